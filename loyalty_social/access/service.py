@@ -1,0 +1,81 @@
+"""API keys with scopes: create, verify, revoke. Least privilege: each endpoint names one scope."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from ..extensions import db
+from ..ids import new_id
+from ..timeutil import utcnow
+from .models import ApiKey
+
+# What each scope lets a caller do; "admin" holds every scope.
+SCOPES = {
+    "backend": "the loyalty backend: members' balances and ledgers, offers redemption",
+    "marketer": "rules, offers, approvals, analytics",
+    "read": "read-only member balances and ledgers",
+    "care": "social care / CRM identity look-ups",
+    "operator": "events, replays, deliveries",
+    "metrics": "the Prometheus /metrics endpoint",
+    "admin": "everything",
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(name: str, scopes: list[str]) -> str:
+    """Store a new key and return the full token (``<id>.<secret>``), the only time it exists."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValueError(f"unknown scopes {unknown}; choose from {', '.join(SCOPES)}")
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=new_id("key"),
+        name=name,
+        secret_hash=_digest(secret),
+        scopes=sorted(set(scopes)),
+        created_at=utcnow(),
+    )
+    db.session.add(key)
+    db.session.commit()
+    return f"{key.id}.{secret}"
+
+
+def authenticate(token: str) -> Principal | None:
+    key_id, _, secret = token.partition(".")
+    if not key_id or not secret:
+        return None
+    key = db.session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _digest(secret)):
+        return None
+    return Principal(key.id, key.name, frozenset(key.scopes))
+
+
+def revoke_key(key_id: str) -> bool:
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        return False
+    key.revoked_at = key.revoked_at or utcnow()
+    db.session.commit()
+    return True
+
+
+def list_keys() -> list[ApiKey]:
+    return list(db.session.scalars(db.select(ApiKey).order_by(ApiKey.created_at)))

@@ -1,0 +1,183 @@
+"""The event catalogue: every activity type we accept, versioned, with its payload schema.
+
+Payload schemas keep fields they do not know (``unknown = INCLUDE``): senders add fields
+before we read them, and dropping them would lose history a later rule may want.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from marshmallow import INCLUDE, Schema, fields, validate
+
+EVIDENCE_LEVELS = ("claimed", "tracked", "verified", "confirmed")
+
+
+def evidence_rank(level: str) -> int:
+    return EVIDENCE_LEVELS.index(level)
+
+
+class Payload(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class MemberSignedUp(Payload):
+    via = fields.String(
+        required=True,
+        validate=validate.Length(1, 64),
+        metadata={"description": "'email', or the social provider used: google, facebook, x ..."},
+    )
+    referral_code = fields.String(validate=validate.Length(1, 128))
+    tier = fields.String(validate=validate.Length(1, 64))
+
+
+class SocialShared(Payload):
+    network = fields.String(required=True, validate=validate.Length(1, 64))
+    url = fields.Url(required=True, validate=validate.Length(max=2048))
+    content_id = fields.String(validate=validate.Length(1, 256))
+
+
+class SocialFollowed(Payload):
+    network = fields.String(required=True, validate=validate.Length(1, 64))
+    account = fields.String(
+        required=True,
+        validate=validate.Length(1, 256),
+        metadata={"description": "The brand account followed."},
+    )
+
+
+class ReviewPublished(Payload):
+    review_id = fields.String(required=True, validate=validate.Length(1, 256))
+    platform = fields.String(required=True, validate=validate.Length(1, 64))
+    sku = fields.String(required=True, validate=validate.Length(1, 128))
+    product_name = fields.String(validate=validate.Length(max=512))
+    rating = fields.Integer(required=True, validate=validate.Range(1, 5))
+    text_length = fields.Integer(required=True, validate=validate.Range(min=0))
+    verified_purchase = fields.Boolean(load_default=False)
+
+
+class ReviewRemoved(Payload):
+    review_id = fields.String(required=True, validate=validate.Length(1, 256))
+    platform = fields.String(required=True, validate=validate.Length(1, 64))
+    reason = fields.String(validate=validate.Length(max=512))
+
+
+class CommunityMilestone(Payload):
+    name = fields.String(
+        required=True,
+        validate=validate.Length(1, 128),
+        metadata={"description": "e.g. steps_goal, posts, badge"},
+    )
+    value = fields.Float(required=True, allow_nan=False)
+    unit = fields.String(validate=validate.Length(1, 32))
+
+
+class ReferralConverted(Payload):
+    referral_code = fields.String(required=True, validate=validate.Length(1, 128))
+    referred_member_id = fields.String(required=True, validate=validate.Length(1, 128))
+
+
+class MemberUpdated(Payload):
+    tier = fields.String(validate=validate.Length(1, 64))
+    attributes = fields.Dict(keys=fields.String())
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    version: int
+    schema: type[Schema]
+    description: str
+    # The object an event is about, for reversals and once-per-object limits.
+    object_key: Callable[[dict], str | None]
+    example: dict
+
+
+CATALOGUE: dict[tuple[str, int], EventType] = {}
+
+
+def _register(name, version, schema, description, object_key, example):
+    CATALOGUE[(name, version)] = EventType(name, version, schema, description, object_key, example)
+
+
+_register(
+    "member.signed_up",
+    1,
+    MemberSignedUp,
+    "A member joined the loyalty program (through a social provider or not).",
+    lambda d: None,
+    {"via": "google", "referral_code": "FRIEND-42"},
+)
+_register(
+    "social.shared",
+    1,
+    SocialShared,
+    "A member shared brand content on a social network.",
+    lambda d: f"share:{d['network']}:{d['url']}",
+    {"network": "facebook", "url": "https://shop.example/p/123", "content_id": "post-987"},
+)
+_register(
+    "social.followed",
+    1,
+    SocialFollowed,
+    "A member followed a brand account.",
+    lambda d: f"follow:{d['network']}:{d['account']}",
+    {"network": "x", "account": "@examplebrand"},
+)
+_register(
+    "review.published",
+    1,
+    ReviewPublished,
+    "A member's product review went live on a review platform.",
+    lambda d: f"review:{d['platform']}:{d['review_id']}",
+    {
+        "review_id": "rv-1001",
+        "platform": "trustreviews",
+        "sku": "SKU-123",
+        "rating": 5,
+        "text_length": 420,
+        "verified_purchase": True,
+    },
+)
+_register(
+    "review.removed",
+    1,
+    ReviewRemoved,
+    "A review was taken down; any points it earned are clawed back.",
+    lambda d: f"review:{d['platform']}:{d['review_id']}",
+    {"review_id": "rv-1001", "platform": "trustreviews", "reason": "moderation"},
+)
+_register(
+    "community.milestone",
+    1,
+    CommunityMilestone,
+    "A member reached a community milestone (steps goal, 10th post, a badge ...).",
+    lambda d: f"milestone:{d['name']}:{d['value']}",
+    {"name": "steps_goal", "value": 10000, "unit": "steps"},
+)
+_register(
+    "referral.converted",
+    1,
+    ReferralConverted,
+    "Someone the member referred became a member.",
+    lambda d: f"referral:{d['referred_member_id']}",
+    {"referral_code": "FRIEND-42", "referred_member_id": "M-2002"},
+)
+_register(
+    "member.updated",
+    1,
+    MemberUpdated,
+    "The loyalty backend changed the member's tier or attributes.",
+    lambda d: None,
+    {"tier": "gold", "attributes": {"country": "DE"}},
+)
+
+
+def known_types() -> list[str]:
+    return sorted({name for name, _ in CATALOGUE})
+
+
+def lookup(name: str, version: int) -> EventType | None:
+    return CATALOGUE.get((name, version))

@@ -1,0 +1,259 @@
+"""Group commit and dispatch: how intake stays durable without one commit per request.
+
+Request threads hand their validated event to the ``GroupCommitter`` and wait. Its thread
+writes everything that queued up meanwhile in one multi-row INSERT ... ON CONFLICT DO NOTHING
+and one commit, then wakes each waiter with its own outcome (new, duplicate, conflict). A 202
+is therefore only ever sent for a committed event, while N concurrent requests cost one commit.
+
+Newly stored ids then go to the ``Dispatcher`` thread, which enqueues ``process_events`` in
+batches, off the request path. If enqueueing fails (Redis down), the events simply stay
+``pending`` and the sweeper picks them up later.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_, update
+
+from ..sql import insert_ignoring_duplicates
+from ..timeutil import utcnow
+from .models import ActivityEvent
+
+log = logging.getLogger(__name__)
+EVENTS = ActivityEvent.__table__
+WAIT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    id: str
+    status: str
+    duplicate: bool
+    conflict: bool = False
+    outcome: dict | None = None
+
+
+def store_events(engine, rows: list[dict]) -> list[StoreResult]:
+    """Write a batch of new events in one transaction; report each row's outcome in order."""
+    with engine.begin() as connection:
+        inserted = {
+            tuple(r)
+            for r in insert_ignoring_duplicates(
+                connection, EVENTS, _unique_rows(rows), ["source_name", "webhook_id"]
+            )
+        }
+        keys = {(row["source_name"], row["webhook_id"]) for row in rows}
+        stored = {
+            (r.source_name, r.webhook_id): r
+            for r in connection.execute(
+                select(
+                    EVENTS.c.id,
+                    EVENTS.c.source_name,
+                    EVENTS.c.webhook_id,
+                    EVENTS.c.body_sha256,
+                    EVENTS.c.status,
+                    EVENTS.c.outcome,
+                ).where(tuple_(EVENTS.c.source_name, EVENTS.c.webhook_id).in_(list(keys)))
+            )
+        }
+    results, first_claim = [], set()
+    for row in rows:
+        key = (row["source_name"], row["webhook_id"])
+        existing = stored[key]
+        is_new = key in inserted and existing.id == row["id"] and key not in first_claim
+        if is_new:
+            first_claim.add(key)
+            results.append(StoreResult(existing.id, "pending", duplicate=False))
+        elif existing.body_sha256 != row["body_sha256"]:
+            results.append(StoreResult(existing.id, existing.status, True, conflict=True))
+        else:
+            results.append(
+                StoreResult(existing.id, existing.status, duplicate=True, outcome=existing.outcome)
+            )
+    return results
+
+
+def _unique_rows(rows: list[dict]) -> list[dict]:
+    seen, unique = set(), []
+    for row in rows:
+        key = (row["source_name"], row["webhook_id"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique
+
+
+class GroupCommitter:
+    """One writer thread per web process; requests wait on a Future for their commit."""
+
+    def __init__(self, engine, on_stored, max_batch: int):
+        self.engine = engine
+        self.on_stored = on_stored
+        self.max_batch = max_batch
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="intake-committer", daemon=True)
+        self._thread.start()
+
+    def submit(self, row: dict) -> StoreResult:
+        future: Future = Future()
+        self._queue.put((row, future))
+        return future.result(timeout=WAIT_SECONDS)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            self._commit(batch)
+
+    def _commit(self, batch) -> None:
+        try:
+            results = store_events(self.engine, [row for row, _ in batch])
+        except Exception as error:  # the whole batch rolled back: every sender gets the error
+            for _, future in batch:
+                future.set_exception(error)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            future.set_result(result)
+        new_ids = [r.id for r in results if not r.duplicate]
+        if new_ids:
+            self.on_stored(new_ids)
+
+
+class Dispatcher:
+    """Enqueues processing for stored events in batches, off the request path."""
+
+    def __init__(self, app, batch_size: int):
+        self.app = app
+        self.batch_size = batch_size
+        # Embedded default: no worker runs the sweeper, so this thread does when idle.
+        self.sweep_every = None if app.config["REDIS_URL"] else app.config["SWEEP_INTERVAL_SECONDS"]
+        self._queue: queue.Queue = queue.Queue()
+        self._idle = threading.Condition()
+        self._outstanding = 0
+        self._thread = threading.Thread(target=self._run, name="intake-dispatcher", daemon=True)
+        self._thread.start()
+
+    def notify(self, event_ids: list[str]) -> None:
+        with self._idle:
+            self._outstanding += len(event_ids)
+        self._queue.put(event_ids)
+
+    def flush(self, timeout: float = 30) -> bool:
+        """Block until every notified id was dispatched (and, in-process, processed)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                ids = self._queue.get(timeout=self.sweep_every)
+            except queue.Empty:
+                self._sweep()
+                continue
+            if ids is None:
+                return
+            ids = list(ids)
+            while len(ids) < self.batch_size:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                ids.extend(more)
+            try:
+                with self.app.app_context():
+                    dispatch(ids, self.batch_size)
+            except Exception:
+                log.exception("dispatch of %d events failed; the sweeper will retry", len(ids))
+            finally:
+                with self._idle:
+                    self._outstanding -= len(ids)
+                    self._idle.notify_all()
+
+    def _sweep(self) -> None:
+        from .service import sweep
+
+        try:
+            with self.app.app_context():
+                sweep(self.app.config["SWEEP_AFTER_SECONDS"], self.batch_size)
+        except Exception:
+            log.exception("periodic sweep failed")
+
+
+def dispatch(event_ids: list[str], batch_size: int) -> int:
+    """Enqueue process_events for ids in batches and note when; returns how many were sent."""
+    from ..extensions import db
+    from ..queue import enqueue
+    from ..rules.jobs import process_events
+
+    sent = 0
+    for start in range(0, len(event_ids), batch_size):
+        chunk = event_ids[start : start + batch_size]
+        # Mark first: a job that runs before this UPDATE commits must not find it undone later.
+        db.session.execute(
+            update(ActivityEvent).where(ActivityEvent.id.in_(chunk)).values(enqueued_at=utcnow())
+        )
+        db.session.commit()
+        enqueue(process_events, chunk)
+        sent += len(chunk)
+    return sent
+
+
+class IntakePipeline:
+    """The committer and dispatcher of one app in one process (recreated after a fork)."""
+
+    def __init__(self, app):
+        from ..extensions import db
+
+        self.pid = os.getpid()
+        with app.app_context():
+            engine = db.engine
+        self.dispatcher = Dispatcher(app, app.config["PROCESS_BATCH_SIZE"])
+        self.committer = GroupCommitter(
+            engine, self.dispatcher.notify, app.config["INTAKE_GROUP_MAX"]
+        )
+
+    def stop(self) -> None:
+        self.committer.stop()
+        self.dispatcher.stop()
+
+
+_pipeline_lock = threading.Lock()
+
+
+def pipeline(app) -> IntakePipeline:
+    current = app.extensions.get("loyalty_social.intake")
+    if current is None or current.pid != os.getpid():
+        with _pipeline_lock:
+            current = app.extensions.get("loyalty_social.intake")
+            if current is None or current.pid != os.getpid():
+                current = IntakePipeline(app)
+                app.extensions["loyalty_social.intake"] = current
+    return current

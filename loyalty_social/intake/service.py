@@ -1,0 +1,189 @@
+"""Intake logic: turn a verified webhook body into an event row; find, replay and sweep events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+
+from marshmallow import ValidationError
+from sqlalchemy import func, or_, update
+
+from ..errors import Problem
+from ..extensions import db
+from ..ids import new_id
+from ..timeutil import utcnow
+from .catalogue import EVIDENCE_LEVELS, evidence_rank, known_types, lookup
+from .models import ActivityEvent
+from .schemas import EnvelopeSchema
+from .sources import SourceView
+
+log = logging.getLogger(__name__)
+_envelope = EnvelopeSchema()
+
+
+def build_event_row(source: SourceView, webhook_id: str, body: bytes) -> dict:
+    """Validate a verified body and return the row to store (raises Problem on bad input)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Problem("malformed-json", f"The body is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise Problem("validation-failed", "The body must be a JSON object.")
+    try:
+        envelope = _envelope.load(document)
+    except ValidationError as error:
+        raise Problem(
+            "validation-failed", "The envelope is invalid.", errors=error.messages
+        ) from None
+    event_type = lookup(envelope["type"], envelope["version"])
+    if event_type is None:
+        raise Problem(
+            "unknown-event-type",
+            f"Unknown event type {envelope['type']!r} version {envelope['version']}.",
+            known_types=known_types(),
+        )
+    try:
+        data = event_type.schema().load(envelope["data"])
+    except ValidationError as error:
+        raise Problem(
+            "validation-failed", "The event data is invalid.", errors={"data": error.messages}
+        ) from None
+    data = json.loads(json.dumps(data, default=str))  # JSON-safe (dates, decimals) for storage
+    claimed = envelope["evidence"]
+    evidence = EVIDENCE_LEVELS[min(evidence_rank(claimed), evidence_rank(source.max_evidence))]
+    return {
+        "id": new_id("evt"),
+        "source_name": source.name,
+        "webhook_id": webhook_id,
+        "type": event_type.name,
+        "type_version": event_type.version,
+        "member_id": envelope["member_id"],
+        "occurred_at": envelope["timestamp"],
+        "received_at": utcnow(),
+        "evidence": evidence,
+        "evidence_claimed": claimed,
+        "object_key": event_type.object_key(data),
+        "data": data,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "status": "pending",
+        "attempts": 0,
+    }
+
+
+def list_events(
+    status=None, source=None, type=None, member_id=None, after=None, limit=50
+) -> tuple[list[ActivityEvent], str | None]:
+    """Newest first, keyset-paginated by id (ids are time-ordered)."""
+    query = db.select(ActivityEvent).order_by(ActivityEvent.id.desc()).limit(limit + 1)
+    for column, value in (
+        (ActivityEvent.status, status),
+        (ActivityEvent.source_name, source),
+        (ActivityEvent.type, type),
+        (ActivityEvent.member_id, member_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if after:
+        query = query.where(ActivityEvent.id < after)
+    rows = list(db.session.scalars(query))
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_after
+
+
+def get_event(event_id: str) -> ActivityEvent | None:
+    return db.session.get(ActivityEvent, event_id)
+
+
+def replay_event(event_id: str) -> ActivityEvent:
+    """Process an event again. Awards are unique per (rule, event): nothing pays twice."""
+    from ..queue import enqueue
+    from ..rules.jobs import process_events
+
+    event = db.session.get(ActivityEvent, event_id)
+    if event is None:
+        raise Problem("not-found", f"No event {event_id!r}.")
+    event.status = "pending"
+    event.error = None
+    event.enqueued_at = utcnow()
+    db.session.commit()
+    enqueue(process_events, [event_id])
+    db.session.refresh(event)
+    return event
+
+
+def claim_pending(event_ids: list[str]) -> list[ActivityEvent]:
+    """Lock this batch's pending events; events another worker holds or finished are skipped."""
+    query = (
+        db.select(ActivityEvent)
+        .where(ActivityEvent.id.in_(event_ids), ActivityEvent.status == "pending")
+        .order_by(ActivityEvent.received_at, ActivityEvent.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(db.session.scalars(query))
+
+
+def object_removed(object_key: str, removal_type: str) -> bool:
+    """Has a removal of this object arrived (in any order relative to the original)?"""
+    query = db.select(ActivityEvent.id).where(
+        ActivityEvent.object_key == object_key, ActivityEvent.type == removal_type
+    )
+    return db.session.execute(query.limit(1)).first() is not None
+
+
+def mark_processed(event: ActivityEvent, outcome: dict) -> None:
+    event.status = "processed"
+    event.processed_at = utcnow()
+    event.attempts += 1
+    event.outcome = outcome
+    event.error = None
+
+
+def mark_failed(event_id: str, error: str) -> None:
+    db.session.execute(
+        update(ActivityEvent)
+        .where(ActivityEvent.id == event_id, ActivityEvent.status == "pending")
+        .values(status="failed", error=error[:2000], attempts=ActivityEvent.attempts + 1)
+    )
+
+
+def stale_pending_ids(cutoff, limit: int) -> list[str]:
+    """Pending events received, and last enqueued (if ever), before ``cutoff``."""
+    query = (
+        db.select(ActivityEvent.id)
+        .where(
+            ActivityEvent.status == "pending",
+            ActivityEvent.received_at <= cutoff,
+            or_(ActivityEvent.enqueued_at.is_(None), ActivityEvent.enqueued_at <= cutoff),
+        )
+        .order_by(ActivityEvent.received_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def sweep(older_than_seconds: float, batch_size: int, progress=None) -> int:
+    """Re-enqueue what a crash or a Redis outage left pending; returns how many were sent."""
+    from .committer import dispatch
+
+    # One cutoff for the whole sweep: what it enqueues itself is newer, so never seen twice.
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    total = 0
+    while True:
+        ids = stale_pending_ids(cutoff, batch_size * 10)
+        db.session.rollback()
+        if not ids:
+            return total
+        total += dispatch(ids, batch_size)
+        if progress:
+            progress(total)
+        if len(ids) < batch_size * 10:
+            return total
+
+
+def counts_by_status() -> dict[str, int]:
+    rows = db.session.execute(
+        db.select(ActivityEvent.status, func.count()).group_by(ActivityEvent.status)
+    )
+    return {status: count for status, count in rows}

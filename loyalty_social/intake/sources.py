@@ -1,0 +1,193 @@
+"""Webhook sources: their secrets (encrypted, several at once for rotation) and rate limits.
+
+The request path reads sources through a short-lived per-process cache, so verifying a
+webhook costs no database round trip; rotation and disabling take effect within
+SOURCE_CACHE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+
+from .. import crypto
+from ..extensions import db
+from ..ids import new_id
+from ..timeutil import utcnow
+from .catalogue import EVIDENCE_LEVELS
+from .models import Source, SourceSecret
+from .signature import generate_secret
+
+
+class SourceError(ValueError):
+    """A source command cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class SourceView:
+    name: str
+    max_evidence: str
+    enabled: bool
+    rate_limit: float
+    rate_burst: int
+    secrets: tuple[str, ...]
+
+
+def add_source(
+    name: str,
+    max_evidence: str = "verified",
+    rate_limit: float | None = None,
+    rate_burst: int | None = None,
+    secret: str | None = None,
+) -> str:
+    """Create a source with one secret; returns the secret (shown once)."""
+    if max_evidence not in EVIDENCE_LEVELS:
+        raise SourceError(f"max evidence must be one of {', '.join(EVIDENCE_LEVELS)}")
+    if db.session.get(Source, name) is not None:
+        raise SourceError(f"source {name!r} already exists")
+    if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
+        raise SourceError("a source name is letters, digits, '-' and '_' (at most 64)")
+    secret = secret or generate_secret()
+    db.session.add(
+        Source(
+            name=name,
+            max_evidence=max_evidence,
+            enabled=True,
+            rate_limit=rate_limit,
+            rate_burst=rate_burst,
+            created_at=utcnow(),
+        )
+    )
+    _add_secret(name, secret)
+    db.session.commit()
+    return secret
+
+
+def _add_secret(name: str, secret: str) -> None:
+    db.session.add(
+        SourceSecret(
+            id=new_id("whs"),
+            source_name=name,
+            secret_encrypted=crypto.encrypt(secret),
+            created_at=utcnow(),
+        )
+    )
+
+
+def rotate_secret(name: str, grace_hours: float = 24.0) -> str:
+    """Add a new secret; the current ones keep verifying for ``grace_hours`` more."""
+    source = db.session.get(Source, name)
+    if source is None:
+        raise SourceError(f"no source {name!r}")
+    expires = utcnow() + timedelta(hours=grace_hours)
+    for existing in _live_secrets(name):
+        if existing.expires_at is None or existing.expires_at > expires:
+            existing.expires_at = expires
+    secret = generate_secret()
+    _add_secret(name, secret)
+    db.session.commit()
+    return secret
+
+
+def set_enabled(name: str, enabled: bool) -> None:
+    source = db.session.get(Source, name)
+    if source is None:
+        raise SourceError(f"no source {name!r}")
+    source.enabled = enabled
+    db.session.commit()
+
+
+def _live_secrets(name: str) -> list[SourceSecret]:
+    now = utcnow()
+    rows = db.session.scalars(
+        db.select(SourceSecret)
+        .where(SourceSecret.source_name == name)
+        .order_by(SourceSecret.created_at.desc())
+    )
+    return [row for row in rows if row.expires_at is None or row.expires_at > now]
+
+
+def list_sources() -> list[dict]:
+    return [
+        {
+            "name": source.name,
+            "enabled": source.enabled,
+            "max_evidence": source.max_evidence,
+            "live_secrets": len(_live_secrets(source.name)),
+            "rate_limit": source.rate_limit,
+        }
+        for source in db.session.scalars(db.select(Source).order_by(Source.name))
+    ]
+
+
+def current_secret(name: str) -> str:
+    """The newest live secret of a source (for our own sender and the demo)."""
+    live = _live_secrets(name)
+    if not live:
+        raise SourceError(f"source {name!r} has no live secret")
+    return crypto.decrypt(live[0].secret_encrypted)
+
+
+def any_source_configured() -> bool:
+    return any(s["enabled"] and s["live_secrets"] for s in list_sources())
+
+
+def load_source(name: str) -> SourceView | None:
+    source = db.session.get(Source, name)
+    if source is None:
+        return None
+    config = current_app.config
+    return SourceView(
+        name=source.name,
+        max_evidence=source.max_evidence,
+        enabled=source.enabled,
+        rate_limit=source.rate_limit or config["WEBHOOK_RATE_LIMIT"],
+        rate_burst=source.rate_burst or config["WEBHOOK_RATE_BURST"],
+        secrets=tuple(crypto.decrypt(s.secret_encrypted) for s in _live_secrets(name)),
+    )
+
+
+class SourceCache:
+    """Per-process cache of decrypted sources, refreshed after ``ttl`` seconds."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, SourceView | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> SourceView | None:
+        now = time.monotonic()
+        entry = self._entries.get(name)
+        if entry is not None and now - entry[0] < self.ttl:
+            return entry[1]
+        view = load_source(name)
+        db.session.rollback()  # end the read transaction; the request holds no other work
+        with self._lock:
+            if len(self._entries) > 1000:
+                self._entries.clear()
+            self._entries[name] = (now, view)
+        return view
+
+
+class RateLimiter:
+    """Token bucket per source, per web process."""
+
+    def __init__(self):
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, name: str, rate: float, burst: int) -> float:
+        """Consume one token; return 0 when allowed, else seconds until one is available."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(name, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - last) * rate)
+            if tokens >= 1:
+                self._buckets[name] = (tokens - 1, now)
+                return 0.0
+            self._buckets[name] = (tokens, now)
+            return (1 - tokens) / rate

@@ -1,0 +1,110 @@
+"""Prometheus metrics: requests, latency, events and awards by outcome, queue depth.
+
+Under a multi-process server, ``serve`` sets PROMETHEUS_MULTIPROC_DIR so every worker process
+writes its samples where /metrics can add them up.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+from .access.auth import require_scope
+
+REQUESTS = Counter(
+    "loyalty_social_http_requests_total", "HTTP requests", ["endpoint", "method", "status"]
+)
+LATENCY = Histogram(
+    "loyalty_social_http_request_duration_seconds",
+    "HTTP request latency",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_RECEIVED = Counter(
+    "loyalty_social_events_received_total", "Webhooks received, by outcome", ["outcome"]
+)
+EVENTS_PROCESSED = Counter(
+    "loyalty_social_events_processed_total", "Events processed, by outcome", ["outcome"]
+)
+AWARDS = Counter("loyalty_social_awards_total", "Award decisions, by outcome", ["outcome"])
+
+metrics_bp = Blueprint("metrics", __name__)
+
+
+class BacklogCollector:
+    """Queue depth and events by status, read at scrape time."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def collect(self):
+        from .intake.service import counts_by_status
+        from .queue import queue_depth
+
+        with self.app.app_context():
+            depth = GaugeMetricFamily("loyalty_social_queue_depth", "Jobs waiting in RQ")
+            try:
+                value = queue_depth(self.app)
+            except Exception:
+                value = None
+            if value is not None:
+                depth.add_metric([], value)
+            yield depth
+            events = GaugeMetricFamily(
+                "loyalty_social_events", "Stored events by status", labels=["status"]
+            )
+            for status, count in counts_by_status().items():
+                events.add_metric([status], count)
+            yield events
+
+
+def _start_timer():
+    g._metrics_started = time.perf_counter()
+
+
+def _record(response):
+    started = g.pop("_metrics_started", None)
+    if started is not None:
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    return response
+
+
+@metrics_bp.get("/metrics")
+@require_scope("metrics")
+def metrics():
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    output = generate_latest(registry)
+    output += generate_latest(_backlog_registry())
+    return Response(output, mimetype=CONTENT_TYPE_LATEST)
+
+
+def _backlog_registry():
+    registry = CollectorRegistry()
+    registry.register(BacklogCollector(current_app._get_current_object()))
+    return registry
+
+
+def init_app(app) -> None:
+    app.before_request(_start_timer)
+    app.after_request(_record)
+    app.register_blueprint(metrics_bp)
