@@ -63,18 +63,14 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register(app: Flask) -> None:
-    from . import metrics, models, requests_context
+    from . import features, metrics, requests_context
     from .errors import register_error_handlers
-    from .extensions import api
     from .health import health_bp
-    from .intake.api import events_api, webhooks
-    from .rewards.api import members_api
 
-    models.load_all()
     requests_context.init_app(app)
     metrics.init_app(app)
     app.register_blueprint(health_bp)
-    app.register_blueprint(webhooks)
-    api.register_blueprint(events_api)
-    api.register_blueprint(members_api)
+    features.load_models()
+    for feature in features.modules():
+        feature.init_app(app)
     register_error_handlers(app)  # after flask-smorest, whose own handler it replaces

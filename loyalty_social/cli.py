@@ -21,11 +21,9 @@ def main():
 
 
 def _register_feature_commands() -> None:
-    from .access.cli import apikey
-    from .intake.cli import event, source, sweep, webhook
-    from .rules.cli import rule
+    from .features import commands
 
-    for command in (apikey, event, source, sweep, webhook, rule):
+    for command in commands():
         main.add_command(command)
 
 
@@ -108,7 +106,7 @@ def _sweep_forever(app, stop: threading.Event) -> None:
 @main.command()
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
 def dev(bind):
-    """Embedded default in one command: migrate, seed a demo, serve on SQLite with in-process jobs."""
+    """Embedded default in one command: migrate, seed a demo, serve (SQLite, jobs in-process)."""
     from flask_migrate import upgrade
 
     from .demo import seed_demo
@@ -121,3 +119,6 @@ def dev(bind):
 
 
 _register_feature_commands()
+
+if __name__ == "__main__":
+    main()

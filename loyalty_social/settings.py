@@ -42,6 +42,7 @@ class Settings:
     SOURCE_CACHE_SECONDS: float
     INTAKE_GROUP_MAX: int
     PROCESS_BATCH_SIZE: int
+    RULE_CACHE_SECONDS: float
     SWEEP_AFTER_SECONDS: float
     SWEEP_INTERVAL_SECONDS: float
     SECRET_KEY: str = ""

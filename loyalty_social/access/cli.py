@@ -31,3 +31,6 @@ def revoke(key_id):
     if not service.revoke_key(key_id):
         raise click.ClickException(f"no key {key_id}")
     click.echo(f"revoked {key_id}")
+
+
+COMMANDS = [apikey]

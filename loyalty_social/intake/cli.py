@@ -202,3 +202,6 @@ def webhook_catalogue(check):
         return
     for relative in write_contract():
         click.echo(f"wrote webhooks/{relative}")
+
+
+COMMANDS = [source, event, sweep, webhook]

@@ -25,3 +25,6 @@ def add(name, event_type, points, min_evidence):
 def list_():
     for r in service.list_rules():
         click.echo(f"{r.id}  {r.status}  {r.event_type} -> {r.points} points  {r.name}")
+
+
+COMMANDS = [rule]

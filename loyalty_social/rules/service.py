@@ -6,13 +6,13 @@ import threading
 import time
 from dataclasses import dataclass
 
+from flask import current_app
+
 from ..extensions import db
 from ..ids import new_id
 from ..intake.catalogue import EVIDENCE_LEVELS, known_types
 from ..timeutil import utcnow
 from .models import Rule
-
-RULE_CACHE_SECONDS = 5.0
 
 
 class RuleError(ValueError):
@@ -52,7 +52,7 @@ def add_rule(
     )
     db.session.add(rule)
     db.session.commit()
-    _cache.clear()
+    _cache().clear()
     return rule.id
 
 
@@ -61,7 +61,8 @@ def list_rules() -> list[Rule]:
 
 
 class _RuleCache:
-    def __init__(self):
+    def __init__(self, ttl: float):
+        self.ttl = ttl
         self._loaded_at = -1e9
         self._by_type: dict[str, list[RuleView]] = {}
         self._lock = threading.Lock()
@@ -70,7 +71,7 @@ class _RuleCache:
         self._loaded_at = -1e9
 
     def for_type(self, event_type: str) -> list[RuleView]:
-        if time.monotonic() - self._loaded_at > RULE_CACHE_SECONDS:
+        if time.monotonic() - self._loaded_at >= self.ttl:
             rows = db.session.scalars(db.select(Rule).where(Rule.status == "active"))
             by_type: dict[str, list[RuleView]] = {}
             for r in rows:
@@ -82,12 +83,14 @@ class _RuleCache:
         return self._by_type.get(event_type, [])
 
 
-_cache = _RuleCache()
+def _cache() -> _RuleCache:
+    cache = current_app.extensions.get("loyalty_social.rules")
+    if cache is None:
+        cache = _RuleCache(current_app.config["RULE_CACHE_SECONDS"])
+        current_app.extensions["loyalty_social.rules"] = cache
+    return cache
 
 
 def active_rules(event_type: str) -> list[RuleView]:
-    return _cache.for_type(event_type)
-
-
-def clear_cache() -> None:
-    _cache.clear()
+    """Active rules for a type, from a per-process cache refreshed every RULE_CACHE_SECONDS."""
+    return _cache().for_type(event_type)
