@@ -1,9 +1,10 @@
 import click
+from flask.cli import AppGroup
 
 from . import service
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def apikey():
     """API keys: create (shown once), list, revoke."""
 

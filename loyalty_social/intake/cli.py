@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
 from ..extensions import db
 from . import service, sources
@@ -16,7 +17,7 @@ from .catalogue import EVIDENCE_LEVELS, known_types
 from .signature import sign
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def source():
     """Webhook sources and their signing secrets."""
 
@@ -75,7 +76,7 @@ def source_enable(name):
     click.echo(f"enabled {name}")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def event():
     """Inspect and replay stored events."""
 
@@ -116,6 +117,7 @@ def event_replay(event_id):
 
 
 @click.command()
+@with_appcontext
 @click.option("--older-than", type=float, help="seconds (default: SWEEP_AFTER_SECONDS)")
 def sweep(older_than):
     """Re-enqueue events a crash or a Redis outage left pending."""
@@ -129,7 +131,7 @@ def sweep(older_than):
     click.echo(f"re-enqueued {total} pending events")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def webhook():
     """The webhook contract: send a signed event, regenerate webhooks/."""
 

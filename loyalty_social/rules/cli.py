@@ -1,10 +1,11 @@
 import click
+from flask.cli import AppGroup
 
 from ..intake.catalogue import EVIDENCE_LEVELS
 from . import service
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def rule():
     """Reward rules (the skeleton's kind: event type X gives N points)."""
 
