@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import Flask, jsonify, request
+from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +44,7 @@ REGISTRY: dict[str, ProblemType] = _types(
     ProblemType("method-not-allowed", 405, "Method not allowed"),
     ProblemType("conflict", 409, "The request conflicts with the current state"),
     ProblemType("webhook-id-reused", 409, "This webhook-id was already used for another body"),
+    ProblemType("delivery-not-retryable", 409, "Only failed or dead-lettered deliveries retry"),
     ProblemType("payload-too-large", 413, "The body is larger than the limit"),
     ProblemType("unsupported-media-type", 415, "The content type is not supported"),
     ProblemType("validation-failed", 422, "The request body failed validation"),
@@ -64,6 +66,20 @@ _BY_STATUS = {
     429: "rate-limited",
     503: "service-unavailable",
 }
+
+
+class ProblemSchema(Schema):
+    """The documented shape of every error body; extension members vary by type."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"description": "Stable URI naming the error"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String(allow_none=True)
+    errors = fields.Dict(metadata={"description": "Per-field validation messages"})
 
 
 class Problem(Exception):

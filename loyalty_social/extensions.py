@@ -1,5 +1,7 @@
 """Extensions, created unbound; ``create_app`` binds them with ``init_app``."""
 
+import http
+
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -20,6 +22,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class ProblemApi(Api):
+    """flask-smorest, documenting every error as RFC 9457 application/problem+json."""
+
+    def _register_responses(self):
+        from flask_smorest.spec import prepare_response
+
+        from .errors import PROBLEM_JSON, ProblemSchema
+
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ProblemSchema
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (RFC 9457 problem details)", "schema": ProblemSchema}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
-api = Api()
+api = ProblemApi()

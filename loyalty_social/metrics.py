@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, has_app_context, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -48,24 +48,31 @@ class BacklogCollector:
         self.app = app
 
     def collect(self):
+        # Scraped inside the /metrics request: reuse its session (SQLite allows one writer).
+        if has_app_context():
+            yield from self._collect()
+        else:
+            with self.app.app_context():
+                yield from self._collect()
+
+    def _collect(self):
         from .intake.service import counts_by_status
         from .queue import queue_depth
 
-        with self.app.app_context():
-            depth = GaugeMetricFamily("loyalty_social_queue_depth", "Jobs waiting in RQ")
-            try:
-                value = queue_depth(self.app)
-            except Exception:
-                value = None
-            if value is not None:
-                depth.add_metric([], value)
-            yield depth
-            events = GaugeMetricFamily(
-                "loyalty_social_events", "Stored events by status", labels=["status"]
-            )
-            for status, count in counts_by_status().items():
-                events.add_metric([status], count)
-            yield events
+        depth = GaugeMetricFamily("loyalty_social_queue_depth", "Jobs waiting in RQ")
+        try:
+            value = queue_depth(self.app)
+        except Exception:
+            value = None
+        if value is not None:
+            depth.add_metric([], value)
+        yield depth
+        events = GaugeMetricFamily(
+            "loyalty_social_events", "Stored events by status", labels=["status"]
+        )
+        for status, count in counts_by_status().items():
+            events.add_metric([status], count)
+        yield events
 
 
 def _start_timer():

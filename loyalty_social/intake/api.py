@@ -90,10 +90,10 @@ def receive_webhook(source_name: str):
 
 @events_api.route("")
 class Events(MethodView):
+    @require_scope("operator")
     @events_api.doc(security=SECURITY)
     @events_api.arguments(EventQuerySchema, location="query")
     @events_api.response(200, EventPageSchema)
-    @require_scope("operator")
     def get(self, query):
         """List events, newest first, filtered by status, source, type or member."""
         items, next_after = service.list_events(**query)
@@ -102,9 +102,9 @@ class Events(MethodView):
 
 @events_api.route("/<event_id>")
 class Event(MethodView):
+    @require_scope("operator")
     @events_api.doc(security=SECURITY)
     @events_api.response(200, EventSchema)
-    @require_scope("operator")
     def get(self, event_id):
         """One event with its processing outcome or error."""
         event = service.get_event(event_id)
@@ -115,9 +115,9 @@ class Event(MethodView):
 
 @events_api.route("/<event_id>/replay")
 class EventReplay(MethodView):
+    @require_scope("operator")
     @events_api.doc(security=SECURITY)
     @events_api.response(202, EventSchema)
-    @require_scope("operator")
     def post(self, event_id):
         """Process an event again (nothing is paid twice)."""
         return service.replay_event(event_id)

@@ -14,9 +14,9 @@ members_api = Blueprint(
 
 @members_api.route("/<member_id>/balance")
 class MemberBalance(MethodView):
+    @require_scope("read")
     @members_api.doc(security=SECURITY)
     @members_api.response(200, BalanceSchema)
-    @require_scope("read")
     def get(self, member_id):
         """The member's points balance (0 for a member we have not seen)."""
         return {"member_id": member_id, "points": service.balance(member_id)}
@@ -24,10 +24,10 @@ class MemberBalance(MethodView):
 
 @members_api.route("/<member_id>/ledger")
 class MemberLedger(MethodView):
+    @require_scope("read")
     @members_api.doc(security=SECURITY)
     @members_api.arguments(LedgerQuerySchema, location="query")
     @members_api.response(200, LedgerPageSchema)
-    @require_scope("read")
     def get(self, query, member_id):
         """Every points movement of the member, newest first."""
         items, next_after = service.ledger(member_id, **query)

@@ -1,0 +1,63 @@
+"""The OpenAPI document, fuzzed with schemathesis: no 5xx, responses conform to the document."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from .helpers import drain, envelope, seed, signed
+
+
+@pytest.fixture
+def api_app(sqlite_config, make_app):
+    app = make_app(sqlite_config)
+    seeded = seed(app, scopes=("admin",))
+    client = app.test_client()
+    raw, headers = signed(seeded["secret"], envelope(member_id="M-1"))
+    client.post("/webhooks/backend", data=raw, headers=headers)
+    drain(app)
+    app.config["FUZZ_AUTH"] = seeded["auth"]
+    return app
+
+
+@pytest.fixture
+def api_schema(api_app):
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", api_app)
+    token = api_app.config["FUZZ_AUTH"]["Authorization"].removeprefix("Bearer ")
+
+    @schema.auth()
+    class BearerKey:
+        def get(self, case, context):
+            return token
+
+        def set(self, case, data, context):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    return schema
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_conforms_to_its_document(case):
+    case.call_and_validate()
+
+
+@pytest.fixture
+def unauthenticated_schema(api_app):
+    return schemathesis.openapi.from_wsgi("/api/openapi.json", api_app)
+
+
+@schemathesis.pytest.from_fixture("unauthenticated_schema").parametrize()
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_without_credentials_is_401_problem(case):
+    if case.method.upper() != case.operation.method.upper():
+        return  # schemathesis also probes other methods: 405 there is right
+    response = case.call()
+    assert response.status_code == 401
+    assert response.headers["content-type"] == ["application/problem+json"]
