@@ -80,3 +80,5 @@ def configure_logging(log_format: str, level: str) -> None:
     handler._loyalty_social = True
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic announces every plugin it loads at INFO; migrations themselves stay visible.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -170,3 +170,57 @@ def test_operator_lists_inspects_and_replays_events(client, app, stack_config):
     assert client.get("/api/v1/members/M-O/balance", headers=seeded["auth"]).json["points"] == 10
     missing = client.post("/api/v1/events/evt_nope/replay", headers=seeded["auth"])
     assert missing.status_code == 404
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_pays_once(pg_config, make_app, start_worker):
+    """SIGKILL a worker while it holds a batch (blocked on a member lock we hold), then recover."""
+    import signal
+
+    import sqlalchemy as sa
+
+    from .conftest import Worker
+
+    app = make_app(pg_config)
+    seeded = seed(app)
+    client = app.test_client()
+    for n in range(20):
+        raw, headers = signed(seeded["secret"], envelope(member_id="M-K" if n == 0 else f"M-{n}"))
+        assert client.post("/webhooks/backend", data=raw, headers=headers).status_code == 202
+    from loyalty_social.intake.committer import pipeline
+
+    assert pipeline(app).dispatcher.flush(30)
+
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    blocker = engine.connect()
+    try:
+        blocker.exec_driver_sql(
+            "INSERT INTO member (id, attributes, created_at, updated_at) "
+            "VALUES ('M-K', '{}', now(), now())"
+        )
+        blocker.commit()
+        blocker.exec_driver_sql("SELECT id FROM member WHERE id = 'M-K' FOR UPDATE")
+        worker = start_worker(pg_config)
+
+        def worker_waits_on_our_lock():
+            with engine.connect() as probe:
+                return probe.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                ).scalar()
+
+        wait_until(worker_waits_on_our_lock, timeout=60)
+        worker.process.send_signal(signal.SIGKILL)
+        worker.process.wait(10)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        engine.dispose()
+
+    assert count(app, ActivityEvent, ActivityEvent.status == "pending") == 20
+    assert count(app, Award) == 0
+    swept = run_cli(pg_config, "sweep", "--older-than", "0")
+    assert "re-enqueued 20 pending events" in swept.stdout, swept.stderr
+    recovery = Worker(pg_config, "--burst")
+    assert recovery.process.wait(120) == 0
+    assert count(app, ActivityEvent, ActivityEvent.status == "processed") == 20
+    assert count(app, Award) == 20
+    assert client.get("/api/v1/members/M-K/balance", headers=seeded["auth"]).json["points"] == 10
