@@ -40,53 +40,59 @@ class StoreResult:
 
 
 def store_events(engine, rows: list[dict]) -> list[StoreResult]:
-    """Write a batch of new events in one transaction; report each row's outcome in order."""
+    """Write a batch of new events in one transaction; report each row's outcome in order.
+
+    Only repeats cost a second query: new rows are known from RETURNING, and a repeat inside
+    the same batch is compared with the row that won.
+    """
+    first = _first_rows(rows)
     with engine.begin() as connection:
         inserted = {
             tuple(r)
             for r in insert_ignoring_duplicates(
-                connection, EVENTS, _unique_rows(rows), ["source_name", "webhook_id"]
+                connection, EVENTS, list(first.values()), ["source_name", "webhook_id"]
             )
         }
-        keys = {(row["source_name"], row["webhook_id"]) for row in rows}
+        older = [key for key in first if key not in inserted]
         stored = {
-            (r.source_name, r.webhook_id): r
-            for r in connection.execute(
-                select(
-                    EVENTS.c.id,
-                    EVENTS.c.source_name,
-                    EVENTS.c.webhook_id,
-                    EVENTS.c.body_sha256,
-                    EVENTS.c.status,
-                    EVENTS.c.outcome,
-                ).where(tuple_(EVENTS.c.source_name, EVENTS.c.webhook_id).in_(list(keys)))
-            )
+            key: StoreResult(row["id"], "pending", duplicate=True)
+            for key, row in first.items()
+            if key in inserted
         }
-    results, first_claim = [], set()
+        hashes: dict[tuple, str] = {}
+        if older:
+            query = select(
+                EVENTS.c.id,
+                EVENTS.c.source_name,
+                EVENTS.c.webhook_id,
+                EVENTS.c.body_sha256,
+                EVENTS.c.status,
+                EVENTS.c.outcome,
+            ).where(tuple_(EVENTS.c.source_name, EVENTS.c.webhook_id).in_(older))
+            for r in connection.execute(query):
+                key = (r.source_name, r.webhook_id)
+                stored[key] = StoreResult(r.id, r.status, duplicate=True, outcome=r.outcome)
+                hashes[key] = r.body_sha256
+    hashes.update({key: row["body_sha256"] for key, row in first.items() if key in inserted})
+    results = []
     for row in rows:
         key = (row["source_name"], row["webhook_id"])
-        existing = stored[key]
-        is_new = key in inserted and existing.id == row["id"] and key not in first_claim
-        if is_new:
-            first_claim.add(key)
-            results.append(StoreResult(existing.id, "pending", duplicate=False))
-        elif existing.body_sha256 != row["body_sha256"]:
-            results.append(StoreResult(existing.id, existing.status, True, conflict=True))
+        winner = stored[key]
+        if key in inserted and first[key] is row:
+            results.append(StoreResult(winner.id, "pending", duplicate=False))
+        elif hashes[key] != row["body_sha256"]:
+            results.append(StoreResult(winner.id, winner.status, True, conflict=True))
         else:
-            results.append(
-                StoreResult(existing.id, existing.status, duplicate=True, outcome=existing.outcome)
-            )
+            results.append(winner)
     return results
 
 
-def _unique_rows(rows: list[dict]) -> list[dict]:
-    seen, unique = set(), []
+def _first_rows(rows: list[dict]) -> dict[tuple, dict]:
+    """The first row of each (source, webhook-id) in the batch: the one that may insert."""
+    first: dict[tuple, dict] = {}
     for row in rows:
-        key = (row["source_name"], row["webhook_id"])
-        if key not in seen:
-            seen.add(key)
-            unique.append(row)
-    return unique
+        first.setdefault((row["source_name"], row["webhook_id"]), row)
+    return first
 
 
 class GroupCommitter:
