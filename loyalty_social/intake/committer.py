@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_, update
 
+from ..batching import BatchingThread
 from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
 from .models import ActivityEvent
@@ -146,71 +147,32 @@ class GroupCommitter:
             self.on_stored(new_ids)
 
 
-class Dispatcher:
-    """Enqueues processing for stored events in batches, off the request path."""
+class Dispatcher(BatchingThread):
+    """Enqueues processing for stored events in batches, off the request path.
+
+    On the embedded default no worker runs the sweeper, so this thread does when idle.
+    """
 
     def __init__(self, app, batch_size: int):
         self.app = app
-        self.batch_size = batch_size
-        # Embedded default: no worker runs the sweeper, so this thread does when idle.
-        self.sweep_every = None if app.config["REDIS_URL"] else app.config["SWEEP_INTERVAL_SECONDS"]
-        self._queue: queue.Queue = queue.Queue()
-        self._idle = threading.Condition()
-        self._outstanding = 0
-        self._thread = threading.Thread(target=self._run, name="intake-dispatcher", daemon=True)
-        self._thread.start()
+        in_process = not app.config["REDIS_URL"]
+        super().__init__(
+            "intake-dispatcher",
+            self._dispatch,
+            batch_size,
+            on_idle=self._sweep if in_process else None,
+            idle_seconds=app.config["SWEEP_INTERVAL_SECONDS"],
+        )
 
-    def notify(self, event_ids: list[str]) -> None:
-        with self._idle:
-            self._outstanding += len(event_ids)
-        self._queue.put(event_ids)
-
-    def flush(self, timeout: float = 30) -> bool:
-        """Block until every notified id was dispatched (and, in-process, processed)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
-
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                ids = self._queue.get(timeout=self.sweep_every)
-            except queue.Empty:
-                self._sweep()
-                continue
-            if ids is None:
-                return
-            ids = list(ids)
-            while len(ids) < self.batch_size:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                ids.extend(more)
-            try:
-                with self.app.app_context():
-                    dispatch(ids, self.batch_size)
-            except Exception:
-                log.exception("dispatch of %d events failed; the sweeper will retry", len(ids))
-            finally:
-                with self._idle:
-                    self._outstanding -= len(ids)
-                    self._idle.notify_all()
+    def _dispatch(self, ids: list[str]) -> None:
+        with self.app.app_context():
+            dispatch(ids, self.batch_size)
 
     def _sweep(self) -> None:
         from .service import sweep
 
-        try:
-            with self.app.app_context():
-                sweep(self.app.config["SWEEP_AFTER_SECONDS"], self.batch_size)
-        except Exception:
-            log.exception("periodic sweep failed")
+        with self.app.app_context():
+            sweep(self.app.config["SWEEP_AFTER_SECONDS"], self.batch_size)
 
 
 def dispatch(event_ids: list[str], batch_size: int) -> int:

@@ -1,0 +1,81 @@
+"""A background thread that takes ids from many threads and handles them in batches.
+
+Used wherever a commit must hand work on without doing it itself: intake's dispatcher (stored
+events -> process_events jobs) and the embedded default's delivery pump. ``flush`` lets tests
+and shutdown wait for everything handed over so far, without sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class BatchingThread:
+    def __init__(
+        self,
+        name: str,
+        handle: Callable[[list[str]], None],
+        batch_size: int,
+        on_idle: Callable[[], None] | None = None,
+        idle_seconds: float | None = None,
+    ):
+        self.handle = handle
+        self.batch_size = batch_size
+        self.on_idle = on_idle
+        self.idle_seconds = idle_seconds if on_idle else None
+        self._queue: queue.Queue = queue.Queue()
+        self._idle = threading.Condition()
+        self._outstanding = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def notify(self, ids: list[str]) -> None:
+        with self._idle:
+            self._outstanding += len(ids)
+        self._queue.put(list(ids))
+
+    def flush(self, timeout: float = 30) -> bool:
+        """Block until every id notified so far was handled."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                ids = self._queue.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                self._guarded(self.on_idle)
+                continue
+            if ids is None:
+                return
+            while len(ids) < self.batch_size:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                ids.extend(more)
+            try:
+                for start in range(0, len(ids), self.batch_size):
+                    self._guarded(self.handle, ids[start : start + self.batch_size])
+            finally:
+                with self._idle:
+                    self._outstanding -= len(ids)
+                    self._idle.notify_all()
+
+    def _guarded(self, func, *args) -> None:
+        try:
+            func(*args)
+        except Exception:
+            log.exception("%s failed; the sweeper will retry", self._thread.name)
