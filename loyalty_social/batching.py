@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,13 @@ class BatchingThread:
         batch_size: int,
         on_idle: Callable[[], None] | None = None,
         idle_seconds: float | None = None,
+        linger_seconds: float = 0.0,
     ):
         self.handle = handle
         self.batch_size = batch_size
+        # Wait this long for more ids before handling a short batch: a little latency buys
+        # far fewer (costly) handle calls under load.
+        self.linger_seconds = linger_seconds
         self.on_idle = on_idle
         self.idle_seconds = idle_seconds if on_idle else None
         self._queue: queue.Queue = queue.Queue()
@@ -57,9 +62,10 @@ class BatchingThread:
                 continue
             if ids is None:
                 return
+            deadline = time.monotonic() + self.linger_seconds
             while len(ids) < self.batch_size:
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is None:

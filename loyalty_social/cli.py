@@ -92,6 +92,7 @@ def worker(burst, sweep):
 
 
 def _sweep_forever(app, stop: threading.Event) -> None:
+    from .delivery.service import sweep as sweep_deliveries
     from .intake.service import sweep as run_sweep
 
     interval = app.config["SWEEP_INTERVAL_SECONDS"]
@@ -99,6 +100,7 @@ def _sweep_forever(app, stop: threading.Event) -> None:
         try:
             with app.app_context():
                 run_sweep(app.config["SWEEP_AFTER_SECONDS"], app.config["PROCESS_BATCH_SIZE"])
+                sweep_deliveries()  # retries due, leases of dead workers, lost jobs
         except Exception:
             app.logger.exception("periodic sweep failed")
 

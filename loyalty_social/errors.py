@@ -44,7 +44,16 @@ REGISTRY: dict[str, ProblemType] = _types(
     ProblemType("method-not-allowed", 405, "Method not allowed"),
     ProblemType("conflict", 409, "The request conflicts with the current state"),
     ProblemType("webhook-id-reused", 409, "This webhook-id was already used for another body"),
+    ProblemType("last-sign-in-method", 409, "The member signs in only with this social account"),
     ProblemType("delivery-not-retryable", 409, "Only failed or dead-lettered deliveries retry"),
+    ProblemType("rule-not-changeable", 409, "The rule's status does not allow this change"),
+    ProblemType(
+        "rule-reference-missing", 409, "The rule names a campaign or offer that does not exist"
+    ),
+    ProblemType("award-not-held", 409, "Only held awards can be approved or rejected"),
+    ProblemType("award-not-granted", 409, "Only granted awards can be reversed"),
+    ProblemType("offer-not-redeemable", 409, "The offer grant was redeemed or has expired"),
+    ProblemType("invalid-rule", 422, "The rule definition is invalid"),
     ProblemType("payload-too-large", 413, "The body is larger than the limit"),
     ProblemType("unsupported-media-type", 415, "The content type is not supported"),
     ProblemType("validation-failed", 422, "The request body failed validation"),

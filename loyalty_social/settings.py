@@ -6,10 +6,11 @@ One place decides every setting's value and type, so the rest of the code reads
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 ENV_PREFIX = "LOYALTY_SOCIAL_"
@@ -17,7 +18,13 @@ ENVIRONMENTS = ("development", "testing", "production")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 # Conventional names operators already set; read when the prefixed variable is absent.
 UNPREFIXED = ("DATABASE_URL", "REDIS_URL")
-SECRET_NAMES = ("SECRET_KEY", "ENCRYPTION_KEYS")
+SECRET_NAMES = (
+    "SECRET_KEY",
+    "ENCRYPTION_KEYS",
+    "BACKEND_TOKEN",
+    "BACKEND_HMAC_SECRET",
+    "PORTAL_SHARED_SECRET",
+)
 
 
 class SettingsError(RuntimeError):
@@ -41,18 +48,68 @@ class Settings:
     WEBHOOK_RATE_BURST: int
     SOURCE_CACHE_SECONDS: float
     INTAKE_GROUP_MAX: int
+    DISPATCH_LINGER_SECONDS: float
     PROCESS_BATCH_SIZE: int
     RULE_CACHE_SECONDS: float
     SWEEP_AFTER_SECONDS: float
     SWEEP_INTERVAL_SECONDS: float
+    BACKEND_ADAPTER: str
+    BACKEND_URL: str
+    BACKEND_CREDIT_PATH: str
+    BACKEND_DEBIT_PATH: str
+    BACKEND_OFFER_GRANT_PATH: str
+    BACKEND_OFFER_REDEEM_PATH: str
+    BACKEND_CONNECT_TIMEOUT_SECONDS: float
+    BACKEND_READ_TIMEOUT_SECONDS: float
+    DELIVERY_BATCH_SIZE: int
+    DELIVERY_CONCURRENCY: int
+    DELIVERY_LEASE_SECONDS: float
+    DELIVERY_RETRY_HORIZON_SECONDS: float
+    DELIVERY_BACKOFF_BASE_SECONDS: float
+    DELIVERY_BACKOFF_CAP_SECONDS: float
+    SUBSCRIPTION_CACHE_SECONDS: float
+    PUBLIC_URL: str
+    PORTAL_ISSUER: str
+    PORTAL_AUDIENCE: str
+    PORTAL_JWKS: str
+    PORTAL_ASSERTION_MAX_AGE_SECONDS: int
+    PORTAL_RETURN_URLS: str
+    PORTAL_LOGIN_URL: str
+    PORTAL_SIGNUP_URL: str
+    PORTAL_SESSION_SECONDS: int
+    LOGIN_ASSERTION_SECONDS: int
+    OAUTH_FLOW_SECONDS: int
+    OAUTH_HTTP_TIMEOUT_SECONDS: float
+    ACCOUNT_HEALTH_EVERY_SECONDS: int
+    CARE_PRIORITY_TIERS: str
+    OAUTH_PROVIDERS: dict
+    # Rules engine and ledger (config/default.toml documents each).
+    PROGRAM_TIMEZONE: str
+    MEMBER_DAILY_POINTS_CEILING: int
+    VELOCITY_MAX_EVENTS_PER_DAY: int
+    NEGATIVE_BALANCE_POLICY: str
+    # Secrets: from the environment or the secrets file only, never config/*.toml.
     SECRET_KEY: str = ""
     ENCRYPTION_KEYS: str = ""
+    PORTAL_SHARED_SECRET: str = ""
+    BACKEND_TOKEN: str = ""
+    BACKEND_HMAC_SECRET: str = ""
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _coerce(name: str, raw, kind):
+    if kind in ("dict", dict):
+        if isinstance(raw, dict):
+            return raw
+        try:
+            value = json.loads(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a TOML table or a JSON object") from None
+        if not isinstance(value, dict):
+            raise SettingsError(f"{name} must be a TOML table or a JSON object")
+        return value
     if kind in ("int", int):
         try:
             return int(raw)
@@ -112,10 +169,8 @@ def load_settings(
     values.update(_read_toml(CONFIG_DIR / "default.toml"))
     values.update(_read_toml(CONFIG_DIR / f"{env}.toml"))
     secrets_file = environ.get(ENV_PREFIX + "SECRETS_FILE")
-    if secrets_file:
-        values.update(
-            {k: v for k, v in _read_toml(Path(secrets_file)).items() if k in SECRET_NAMES}
-        )
+    from_secrets_file = _read_toml(Path(secrets_file)) if secrets_file else {}
+    values.update({k: v for k, v in from_secrets_file.items() if k in SECRET_NAMES})
     for f in fields(Settings):
         from_env = _env_value(f.name, environ)
         if from_env is not None:
@@ -134,14 +189,49 @@ def load_settings(
         )
     values["DATABASE_URL"] = normalise_database_url(str(values.get("DATABASE_URL", "")))
 
-    missing_keys = [f.name for f in fields(Settings) if f.name not in values]
+    # Fields with a default are optional secrets (an unused backend needs no token).
+    missing_keys = [
+        f.name for f in fields(Settings) if f.name not in values and f.default is MISSING
+    ]
     if missing_keys:
         raise SettingsError(f"settings missing from config/default.toml: {', '.join(missing_keys)}")
-    typed = {f.name: _coerce(f.name, values[f.name], f.type) for f in fields(Settings)}
+    typed = {
+        f.name: _coerce(f.name, values.get(f.name, f.default), f.type) for f in fields(Settings)
+    }
+    typed["OAUTH_PROVIDERS"] = _provider_secrets(
+        typed["OAUTH_PROVIDERS"], environ, from_secrets_file, overrides
+    )
     settings = Settings(**typed)
+    _check_rules_settings(settings)
     if env == "production":
         check_production(settings)
     return settings
+
+
+def _provider_secrets(providers: dict, environ, secrets_file: dict, overrides: dict) -> dict:
+    """Add each provider's client id and secret from LOYALTY_SOCIAL_OAUTH_<NAME>_CLIENT_ID /
+    _CLIENT_SECRET (environment, secrets file or test overrides), so no secret sits in config/."""
+    merged = {}
+    for name, options in providers.items():
+        if not isinstance(options, dict):
+            raise SettingsError(f"OAUTH_PROVIDERS.{name} must be a table")
+        options = dict(options)
+        for field in ("client_id", "client_secret"):
+            key = f"OAUTH_{name.upper()}_{field.upper()}"
+            value = overrides.get(key) or _env_value(key, environ) or secrets_file.get(key)
+            if value:
+                options[field] = str(value)
+        merged[name] = options
+    return merged
+
+
+def enabled_providers(providers: dict) -> list[str]:
+    """Providers that are switched on and have a client id."""
+    return [
+        name
+        for name, options in providers.items()
+        if options.get("enabled", True) and options.get("client_id")
+    ]
 
 
 def normalise_database_url(url: str) -> str:
@@ -150,6 +240,23 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _check_rules_settings(settings: Settings) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if settings.NEGATIVE_BALANCE_POLICY not in ("allow", "floor"):
+        raise SettingsError("NEGATIVE_BALANCE_POLICY must be 'allow' or 'floor'")
+    try:
+        ZoneInfo(settings.PROGRAM_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"PROGRAM_TIMEZONE {settings.PROGRAM_TIMEZONE!r} is not an IANA time zone"
+        ) from None
+    if settings.MEMBER_DAILY_POINTS_CEILING < 0 or settings.VELOCITY_MAX_EVENTS_PER_DAY < 0:
+        raise SettingsError(
+            "MEMBER_DAILY_POINTS_CEILING and VELOCITY_MAX_EVENTS_PER_DAY must be 0 or more"
+        )
 
 
 def check_production(settings: Settings) -> None:
@@ -163,5 +270,16 @@ def check_production(settings: Settings) -> None:
         )
     if not settings.DATABASE_URL or settings.DATABASE_URL.startswith("sqlite"):
         problems.append("DATABASE_URL (a PostgreSQL URL)")
+    if enabled_providers(settings.OAUTH_PROVIDERS) and not settings.PUBLIC_URL.startswith(
+        "https://"
+    ):
+        problems.append("LOYALTY_SOCIAL_PUBLIC_URL (https: OAuth redirect URIs are built from it)")
+    if settings.BACKEND_ADAPTER == "http":
+        if not settings.BACKEND_URL.startswith("https://"):
+            problems.append("LOYALTY_SOCIAL_BACKEND_URL (an https:// URL for the http adapter)")
+        if not (settings.BACKEND_TOKEN or settings.BACKEND_HMAC_SECRET):
+            problems.append(
+                "LOYALTY_SOCIAL_BACKEND_TOKEN or LOYALTY_SOCIAL_BACKEND_HMAC_SECRET (backend auth)"
+            )
     if problems:
         raise SettingsError("production needs: " + "; ".join(problems))

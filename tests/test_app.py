@@ -67,7 +67,7 @@ def test_secrets_file_supplies_secrets(tmp_path):
             "DATABASE_URL": "postgresql://u@db/x",
         }
     )
-    assert settings.ENCRYPTION_KEYS == key
+    assert key == settings.ENCRYPTION_KEYS
 
 
 def test_serve_refuses_production_without_a_webhook_source(pg_config):
@@ -244,5 +244,5 @@ def test_dev_secrets_are_generated_outside_the_repo_once(tmp_path):
     second = load_settings(environ={}, instance_path=tmp_path)
     assert first.SECRET_KEY and first.SECRET_KEY == second.SECRET_KEY
     assert (tmp_path / "dev-secrets.toml").stat().st_mode & 0o777 == 0o600
-    assert first.DATABASE_URL == f"sqlite:///{tmp_path}/loyalty_social.db"
+    assert f"sqlite:///{tmp_path}/loyalty_social.db" == first.DATABASE_URL
     assert TEST_SECRETS["SECRET_KEY"] != first.SECRET_KEY

@@ -58,6 +58,8 @@ def unauthenticated_schema(api_app):
 def test_api_without_credentials_is_401_problem(case):
     if case.method.upper() != case.operation.method.upper():
         return  # schemathesis also probes other methods: 405 there is right
+    if any("/" in str(value) for value in (case.path_parameters or {}).values()):
+        return  # a "/" inside a path parameter names another (unrouted) URL: 404 there is right
     response = case.call()
     assert response.status_code == 401
     assert response.headers["content-type"] == ["application/problem+json"]

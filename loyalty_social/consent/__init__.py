@@ -1,5 +1,8 @@
-"""Not built yet: see the open issues."""
+"""Consent: purposes, one current decision per member and purpose, append-only history."""
 
 
 def init_app(app) -> None:
-    """Nothing to register yet."""
+    from ..extensions import api
+    from .api import consents_api
+
+    api.register_blueprint(consents_api)

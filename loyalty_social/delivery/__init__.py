@@ -1,5 +1,16 @@
-"""Not built yet: see the open issues."""
+"""Delivery: awards to the loyalty backend exactly once through outages; signed outbound events.
+
+See ``service`` for how the outbox works, ``adapters`` for the backend interface.
+"""
 
 
 def init_app(app) -> None:
-    """Nothing to register yet."""
+    from ..extensions import api
+    from .adapters import build_adapter
+    from .api import deliveries_api, subscriptions_api
+    from .service import install_session_hooks
+
+    build_adapter(app.config)  # a misconfigured backend fails at start-up, not per award
+    install_session_hooks()
+    api.register_blueprint(deliveries_api)
+    api.register_blueprint(subscriptions_api)

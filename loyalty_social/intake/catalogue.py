@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
@@ -84,6 +85,19 @@ class MemberUpdated(Payload):
     attributes = fields.Dict(keys=fields.String())
 
 
+class SocialLinked(Payload):
+    provider = fields.String(
+        required=True,
+        validate=validate.Length(1, 64),
+        metadata={"description": "The provider's configured name: google, facebook, x ..."},
+    )
+    subject = fields.String(
+        required=True,
+        validate=validate.Length(1, 255),
+        metadata={"description": "The member's stable id at that provider"},
+    )
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
@@ -93,6 +107,14 @@ class EventType:
     # The object an event is about, for reversals and once-per-object limits.
     object_key: Callable[[dict], str | None]
     example: dict
+
+    @cached_property
+    def _loader(self) -> Schema:
+        return self.schema()
+
+    def load(self, data: dict) -> dict:
+        """Validate a payload with one schema instance per type (building one costs a load)."""
+        return self._loader.load(data)
 
 
 CATALOGUE: dict[tuple[str, int], EventType] = {}
@@ -172,6 +194,17 @@ _register(
     "The loyalty backend changed the member's tier or attributes.",
     lambda d: None,
     {"tier": "gold", "attributes": {"country": "DE"}},
+)
+
+
+_register(
+    "social.linked",
+    1,
+    SocialLinked,
+    "A member linked a social account (sent by Loyalty Social itself, once per member and "
+    "provider: unlinking and relinking sends nothing new).",
+    lambda d: f"linked:{d['provider']}",
+    {"provider": "x", "subject": "1234567890"},
 )
 
 

@@ -12,6 +12,7 @@ batches, off the request path. If enqueueing fails (Redis down), the events simp
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -19,10 +20,10 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects import sqlite
 
 from ..batching import BatchingThread
-from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
 from .models import ActivityEvent
 
@@ -40,41 +41,81 @@ class StoreResult:
     outcome: dict | None = None
 
 
-def store_events(engine, rows: list[dict]) -> list[StoreResult]:
+_INSERT_EVENTS_SQLITE = (
+    sqlite.insert(EVENTS)
+    .on_conflict_do_nothing(index_elements=["source_name", "webhook_id"])
+    .returning(EVENTS.c.source_name, EVENTS.c.webhook_id)
+)
+# PostgreSQL: one statement text whatever the batch size (columns passed as arrays), so neither
+# SQLAlchemy nor psycopg re-prepares anything per batch.
+_INTAKE_COLUMNS = {
+    "id": "varchar",
+    "source_name": "varchar",
+    "webhook_id": "varchar",
+    "type": "varchar",
+    "type_version": "integer",
+    "member_id": "varchar",
+    "occurred_at": "timestamptz",
+    "received_at": "timestamptz",
+    "evidence": "varchar",
+    "evidence_claimed": "varchar",
+    "object_key": "varchar",
+    "data": "json",
+    "body_sha256": "varchar",
+    "status": "varchar",
+    "attempts": "integer",
+    "enqueued_at": "timestamptz",
+}
+_UNNEST = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _INTAKE_COLUMNS.items())
+# Built from the constant column list above only; values travel as bound parameters.
+_INSERT_EVENTS_POSTGRESQL = text(
+    f"INSERT INTO activity_event ({', '.join(_INTAKE_COLUMNS)}) SELECT * FROM unnest({_UNNEST}) "  # noqa: S608
+    "ON CONFLICT (source_name, webhook_id) DO NOTHING RETURNING source_name, webhook_id"
+)
+
+
+def _insert_new(connection, rows: list[dict]) -> set[tuple]:
+    """Insert rows whose (source, webhook-id) is new; return the keys inserted."""
+    if connection.dialect.name == "postgresql":
+        columns = {name: [row[name] for row in rows] for name in _INTAKE_COLUMNS}
+        columns["data"] = [json.dumps(value) for value in columns["data"]]
+        result = connection.execute(_INSERT_EVENTS_POSTGRESQL, columns)
+    else:
+        result = connection.execute(_INSERT_EVENTS_SQLITE, rows)
+    return {tuple(r) for r in result}
+
+
+def store_events(connection, rows: list[dict]) -> list[StoreResult]:
     """Write a batch of new events in one transaction; report each row's outcome in order.
 
-    Only repeats cost a second query: new rows are known from RETURNING, and a repeat inside
-    the same batch is compared with the row that won.
+    One INSERT per batch whose text does not depend on the batch size, so a batch costs no SQL
+    compilation. Only repeats cost a second query: new rows are known from RETURNING, and a
+    repeat inside the same batch is compared with the row that won.
     """
     first = _first_rows(rows)
-    with engine.begin() as connection:
-        inserted = {
-            tuple(r)
-            for r in insert_ignoring_duplicates(
-                connection, EVENTS, list(first.values()), ["source_name", "webhook_id"]
-            )
-        }
-        older = [key for key in first if key not in inserted]
+    with connection.begin():
+        inserted = _insert_new(connection, list(first.values()))
         stored = {
             key: StoreResult(row["id"], "pending", duplicate=True)
             for key, row in first.items()
             if key in inserted
         }
-        hashes: dict[tuple, str] = {}
-        if older:
+        hashes = {key: row["body_sha256"] for key, row in first.items() if key in inserted}
+        older: dict[str, list[str]] = {}
+        for source_name, webhook_id in (key for key in first if key not in inserted):
+            older.setdefault(source_name, []).append(webhook_id)
+        for source_name, webhook_ids in older.items():
             query = select(
                 EVENTS.c.id,
-                EVENTS.c.source_name,
                 EVENTS.c.webhook_id,
                 EVENTS.c.body_sha256,
                 EVENTS.c.status,
                 EVENTS.c.outcome,
-            ).where(tuple_(EVENTS.c.source_name, EVENTS.c.webhook_id).in_(older))
+            ).where(EVENTS.c.source_name == source_name, EVENTS.c.webhook_id.in_(webhook_ids))
             for r in connection.execute(query):
-                key = (r.source_name, r.webhook_id)
+                key = (source_name, r.webhook_id)
                 stored[key] = StoreResult(r.id, r.status, duplicate=True, outcome=r.outcome)
                 hashes[key] = r.body_sha256
-    hashes.update({key: row["body_sha256"] for key, row in first.items() if key in inserted})
     results = []
     for row in rows:
         key = (row["source_name"], row["webhook_id"])
@@ -103,6 +144,8 @@ class GroupCommitter:
         self.engine = engine
         self.on_stored = on_stored
         self.max_batch = max_batch
+        # The thread's own connection, kept open: no pool checkout or ping per batch.
+        self._connection = None
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="intake-committer", daemon=True)
         self._thread.start()
@@ -116,10 +159,20 @@ class GroupCommitter:
         self._queue.put(None)
         self._thread.join(timeout=5)
 
+    def _discard_connection(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+                self._connection.close()
+            except Exception:
+                log.debug("closing a broken connection failed", exc_info=True)
+            self._connection = None
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
+                self._discard_connection()
                 return
             batch = [item]
             while len(batch) < self.max_batch:
@@ -135,8 +188,11 @@ class GroupCommitter:
 
     def _commit(self, batch) -> None:
         try:
-            results = store_events(self.engine, [row for row, _ in batch])
+            if self._connection is None:
+                self._connection = self.engine.connect()
+            results = store_events(self._connection, [row for row, _ in batch])
         except Exception as error:  # the whole batch rolled back: every sender gets the error
+            self._discard_connection()
             for _, future in batch:
                 future.set_exception(error)
             return
@@ -162,11 +218,17 @@ class Dispatcher(BatchingThread):
             batch_size,
             on_idle=self._sweep if in_process else None,
             idle_seconds=app.config["SWEEP_INTERVAL_SECONDS"],
+            linger_seconds=app.config["DISPATCH_LINGER_SECONDS"],
         )
 
     def _dispatch(self, ids: list[str]) -> None:
+        """Just enqueue: rows are stored with enqueued_at = received_at, which is what the
+        sweeper looks at, so the hot path writes nothing more per event."""
+        from ..queue import enqueue
+        from ..rules.jobs import process_events
+
         with self.app.app_context():
-            dispatch(ids, self.batch_size)
+            enqueue(process_events, ids)
 
     def _sweep(self) -> None:
         from .service import sweep
@@ -176,7 +238,8 @@ class Dispatcher(BatchingThread):
 
 
 def dispatch(event_ids: list[str], batch_size: int) -> int:
-    """Enqueue process_events for ids in batches and note when; returns how many were sent."""
+    """Note when, then enqueue process_events for ids in batches (sweeper, replay, internal
+    events); returns how many were sent."""
     from ..extensions import db
     from ..queue import enqueue
     from ..rules.jobs import process_events

@@ -35,13 +35,6 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True, keys=fields.String())
 
 
-class AcceptedSchema(Schema):
-    id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(EVENT_STATUSES))
-    duplicate = fields.Boolean(required=True)
-    outcome = fields.Dict(allow_none=True)
-
-
 class EventSchema(Schema):
     id = fields.String()
     source = fields.String(attribute="source_name")

@@ -45,12 +45,12 @@ def build_event_row(source: SourceView, webhook_id: str, body: bytes) -> dict:
             known_types=known_types(),
         )
     try:
-        data = event_type.schema().load(envelope["data"])
+        data = event_type.load(envelope["data"])
     except ValidationError as error:
         raise Problem(
             "validation-failed", "The event data is invalid.", errors={"data": error.messages}
         ) from None
-    data = json.loads(json.dumps(data, default=str))  # JSON-safe (dates, decimals) for storage
+    now = utcnow()
     claimed = envelope["evidence"]
     evidence = EVIDENCE_LEVELS[min(evidence_rank(claimed), evidence_rank(source.max_evidence))]
     return {
@@ -61,7 +61,7 @@ def build_event_row(source: SourceView, webhook_id: str, body: bytes) -> dict:
         "type_version": event_type.version,
         "member_id": envelope["member_id"],
         "occurred_at": envelope["timestamp"],
-        "received_at": utcnow(),
+        "received_at": now,
         "evidence": evidence,
         "evidence_claimed": claimed,
         "object_key": event_type.object_key(data),
@@ -69,6 +69,8 @@ def build_event_row(source: SourceView, webhook_id: str, body: bytes) -> dict:
         "body_sha256": hashlib.sha256(body).hexdigest(),
         "status": "pending",
         "attempts": 0,
+        # Handed to the dispatcher at once; the sweeper retries it if that is lost.
+        "enqueued_at": now,
     }
 
 
@@ -187,3 +189,64 @@ def counts_by_status() -> dict[str, int]:
         db.select(ActivityEvent.status, func.count()).group_by(ActivityEvent.status)
     )
     return {status: count for status, count in rows}
+
+
+INTERNAL_SOURCE = "internal"
+
+
+def record_internal_event(
+    type: str,
+    member_id: str,
+    data: dict,
+    source: str = INTERNAL_SOURCE,
+    webhook_id: str | None = None,
+) -> str | None:
+    """Store an event Loyalty Social itself observed (e.g. ``social.linked``), in the caller's
+    transaction; return its id, or None when ``webhook_id`` was already recorded.
+
+    A deterministic ``webhook_id`` makes the event happen once: a repeat inserts nothing
+    (ON CONFLICT DO NOTHING), so nothing can pay twice. The source is created on demand,
+    disabled and without secrets, so nobody can post webhooks in its name. The caller
+    dispatches the id after its commit (``committer.dispatch``); the sweeper covers a failure.
+    """
+    from ..sql import insert_ignoring_duplicates
+    from .models import Source
+
+    event_type = lookup(type, 1)
+    if event_type is None:
+        raise ValueError(f"{type!r} is not in the catalogue")
+    data = event_type.load(data)
+    now = utcnow()
+    connection = db.session.connection()
+    insert_ignoring_duplicates(
+        connection,
+        Source.__table__,
+        [{"name": source, "max_evidence": "confirmed", "enabled": False, "created_at": now}],
+        ["name"],
+    )
+    body = json.dumps(
+        {"type": type, "member_id": member_id, "data": data}, sort_keys=True, default=str
+    ).encode()
+    row = {
+        "id": new_id("evt"),
+        "source_name": source,
+        "webhook_id": webhook_id or new_id("int"),
+        "type": event_type.name,
+        "type_version": event_type.version,
+        "member_id": member_id,
+        "occurred_at": now,
+        "received_at": now,
+        "evidence": "verified",
+        "evidence_claimed": "verified",
+        "object_key": event_type.object_key(data),
+        "data": data,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "status": "pending",
+        "attempts": 0,
+        # Handed to the dispatcher at once; the sweeper retries it if that is lost.
+        "enqueued_at": now,
+    }
+    inserted = insert_ignoring_duplicates(
+        connection, ActivityEvent.__table__, [row], ["source_name", "webhook_id"]
+    )
+    return row["id"] if inserted else None

@@ -1,5 +1,19 @@
-"""Not built yet: see the open issues."""
+"""Member pages: arrive from the loyalty portal, link social accounts, sign in, consent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
 
 
 def init_app(app) -> None:
-    """Nothing to register yet."""
+    from .views import portal
+
+    app.config.update(
+        SESSION_COOKIE_NAME="ls_portal",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["ENV"] == "production"
+        or app.config["PUBLIC_URL"].startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=app.config["PORTAL_SESSION_SECONDS"]),
+    )
+    app.register_blueprint(portal)

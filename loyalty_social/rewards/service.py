@@ -1,12 +1,31 @@
-"""Points: grant once per (rule, event), reverse with a reason, read balances and ledgers."""
+"""Points: grant once per (rule, event), hold for review, reverse, read balances and ledgers.
+
+Every award that reaches a balance goes through ``_credit`` and every reversal through
+``reverse``: the ledger entry, the balance row, the offers and the outbox row (delivery to the
+loyalty backend) are written there, in the caller's transaction, so no path can pay without
+being delivered or reverse without being clawed back downstream.
+
+Balances are maintained rows (O(1) reads), written only by transactions that hold the
+member's row lock (processing locks its batch's members; approvals and admin reversals lock
+the one member), so read-modify-write of a balance is safe. NEGATIVE_BALANCE_POLICY decides
+what a reversal larger than the balance does: ``allow`` (go negative, visibly) or ``floor``
+(stop at zero and record the rest as debt, repaid from the next awards).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 
+from flask import current_app
+
+from ..delivery import service as delivery
+from ..errors import Problem
 from ..extensions import db
-from ..ids import new_id
-from ..sql import dialect_insert, insert_ignoring_duplicates
+from ..ids import _ALPHABET, new_id
+from ..sql import dialect_insert
 from ..timeutil import utcnow
 from .models import Award, Balance, LedgerEntry
 
@@ -21,96 +40,362 @@ class Grant:
     member_id: str
     object_key: str | None
     points: int
+    award_id: str | None = None
+    status: str = "granted"  # granted | held
+    consent_ref: str | None = None
+    campaign_id: str | None = None
+    offers: tuple[str, ...] = ()
+    details: dict = field(default_factory=dict)
+    reason: str | None = None
 
 
 def grant(item: Grant) -> str | None:
-    """Write the award, its ledger entry and the balance; None if this rule already paid."""
-    award_id = new_id("awd")
+    """Write one award (see ``pay``); None if this rule already paid for this event."""
+    return pay([item])[0]
+
+
+def pay(items: list[Grant]) -> list[str | None]:
+    """Insert the awards (unique per rule and event: a repeat inserts nothing), then credit
+    the granted ones. Returns each item's award id, or None where it already existed."""
+    if not items:
+        return []
     now = utcnow()
-    inserted = insert_ignoring_duplicates(
-        db.session.connection(),
-        Award.__table__,
-        [
-            {
-                "id": award_id,
-                "rule_id": item.rule_id,
-                "rule_version": item.rule_version,
-                "event_id": item.event_id,
-                "member_id": item.member_id,
-                "object_key": item.object_key,
-                "points": item.points,
-                "status": "granted",
-                "created_at": now,
-                "reversed_at": None,
-            }
-        ],
-        ["rule_id", "event_id"],
+    items = [item if item.award_id else replace(item, award_id=new_id("awd")) for item in items]
+    rows = [
+        {
+            "id": item.award_id,
+            "rule_id": item.rule_id,
+            "rule_version": item.rule_version,
+            "event_id": item.event_id,
+            "member_id": item.member_id,
+            "object_key": item.object_key,
+            "points": item.points,
+            "status": item.status,
+            "created_at": now,
+            "reversed_at": None,
+            "consent_ref": item.consent_ref,
+            "campaign_id": item.campaign_id,
+            "details": {**item.details, "offers": list(item.offers)},
+            "reason": item.reason,
+        }
+        for item in items
+    ]
+    connection = db.session.connection()
+    table = Award.__table__
+    # executemany (one cached statement, rows sent in bulk) with RETURNING of what went in.
+    statement = (
+        dialect_insert(connection, table)
+        .on_conflict_do_nothing(index_elements=["rule_id", "event_id"])
+        .returning(table.c.rule_id, table.c.event_id)
     )
-    if not inserted:
-        return None
-    _append(award_id, item, "award", item.points, None, now)
-    return award_id
+    inserted = {tuple(row) for row in connection.execute(statement, rows)}
+    result: list[str | None] = []
+    credits = []
+    for item in items:
+        if (item.rule_id, item.event_id) in inserted:
+            result.append(item.award_id)
+            if item.status == "granted":
+                credits.append(item)
+        else:
+            result.append(None)
+    _credit(credits, now)
+    return result
+
+
+def _credit(items: list[Grant], now, actor: str | None = None) -> None:
+    """THE path of points to a balance: ledger, balance, offers, and the delivery outbox."""
+    if not items:
+        return
+    from . import offers as offer_service
+
+    balances = _balances({item.member_id for item in items})
+    entries = []
+    for item in items:
+        if item.points:
+            state = balances[item.member_id]
+            entries.append(_entry(item, "award", item.points, None, now, actor))
+            state["points"] += item.points
+            if state["debt"] > 0:
+                repaid = min(state["debt"], item.points)
+                state["debt"] -= repaid
+                state["points"] -= repaid
+                entries.append(
+                    _entry(
+                        item,
+                        "debt_repayment",
+                        -repaid,
+                        "repays points owed from a reversal",
+                        now,
+                        actor,
+                    )
+                )
+            state["dirty"] = True
+            delivery.record_award(item.award_id, item)  # the outbox row commits with the award
+        for offer_id in item.offers:
+            offer_service.grant_offer(offer_id, item.member_id, item.award_id, now)
+    _write(entries, balances, now)
+
+
+def reverse(
+    award_ids: list[str], event_id: str | None, reason: str, actor: str | None = None
+) -> list[str]:
+    """THE path of a claw-back: mark reversed, ledger entry, balance (policy), outbox row.
+
+    Awards that are not granted (held, rejected, already reversed) are left as they are.
+    """
+    if not award_ids:
+        return []
+    awards = list(
+        db.session.scalars(
+            db.select(Award)
+            .where(Award.id.in_(award_ids), Award.status == "granted")
+            .order_by(Award.id)
+            .with_for_update()
+        )
+    )
+    if not awards:
+        return []
+    now = utcnow()
+    policy = current_app.config["NEGATIVE_BALANCE_POLICY"]
+    balances = _balances({a.member_id for a in awards})
+    entries = []
+    for award in awards:
+        award.status = "reversed"
+        award.reversed_at = now
+        award.reason = reason
+        award.decided_by = actor
+        state = balances[award.member_id]
+        take, debt = award.points, 0
+        if policy == "floor":
+            take = min(award.points, max(state["points"], 0))
+            debt = award.points - take
+        state["points"] -= take
+        state["debt"] += debt
+        state["dirty"] = True
+        item = Grant(
+            award.rule_id,
+            award.rule_version,
+            event_id or award.event_id,
+            award.member_id,
+            award.object_key,
+            award.points,
+            award_id=award.id,
+        )
+        words = reason if not debt else f"{reason} ({debt} points recorded as debt)"
+        entries.append(_entry(item, "reversal", -take, words, now, actor, debt=debt))
+    db.session.flush()
+    _write(entries, balances, now)
+    reversed_ids = [a.id for a in awards]
+    delivery.record_reversal(reversed_ids, event_id or awards[0].event_id, reason)
+    return reversed_ids
 
 
 def reverse_object(member_id: str, object_key: str, event_id: str, reason: str) -> list[str]:
     """Claw back every granted award for this member's object (e.g. a removed review)."""
-    awards = db.session.scalars(
-        db.select(Award)
-        .where(
-            Award.member_id == member_id,
-            Award.object_key == object_key,
-            Award.status == "granted",
+    ids = list(
+        db.session.scalars(
+            db.select(Award.id).where(
+                Award.member_id == member_id,
+                Award.object_key == object_key,
+                Award.status == "granted",
+            )
         )
-        .with_for_update()
     )
-    reversed_ids = []
+    return reverse(ids, event_id, reason)
+
+
+def reject_held_on_object(member_id: str, object_key: str, reason: str) -> list[Award]:
+    """A removed object's held awards will never be approved: reject them (caller releases)."""
+    awards = list(
+        db.session.scalars(
+            db.select(Award)
+            .where(
+                Award.member_id == member_id,
+                Award.object_key == object_key,
+                Award.status == "held",
+            )
+            .with_for_update()
+        )
+    )
     now = utcnow()
     for award in awards:
-        award.status = "reversed"
-        award.reversed_at = now
-        item = Grant(
-            award.rule_id, award.rule_version, event_id, member_id, object_key, award.points
-        )
-        _append(award.id, item, "reversal", -award.points, reason, now)
-        reversed_ids.append(award.id)
-    return reversed_ids
+        award.status, award.reason, award.decided_at = "rejected", reason, now
+    return awards
 
 
-def _append(award_id: str, item: Grant, kind: str, points: int, reason, now) -> None:
-    db.session.add(
-        LedgerEntry(
-            id=new_id("led"),
-            member_id=item.member_id,
-            award_id=award_id,
-            event_id=item.event_id,
-            rule_id=item.rule_id,
-            rule_version=item.rule_version,
-            kind=kind,
-            points=points,
-            reason=reason,
-            created_at=now,
-        )
-    )
-    _add_to_balance(item.member_id, points, now)
+# --- Held awards ---------------------------------------------------------------------------
 
 
-def _add_to_balance(member_id: str, delta: int, now) -> None:
-    connection = db.session.connection()
-    table = Balance.__table__
-    statement = dialect_insert(connection, table).values(
-        member_id=member_id, points=delta, updated_at=now
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["member_id"],
-        set_={"points": table.c.points + statement.excluded.points, "updated_at": now},
+def get_award(award_id: str, lock: bool = False) -> Award:
+    award = db.session.get(Award, award_id, with_for_update=lock or None)
+    if award is None:
+        raise Problem("not-found", f"No award {award_id!r}.")
+    return award
+
+
+def approve(award_id: str, actor: str | None) -> Award:
+    """Pay a held award now (its limits were consumed when it was held)."""
+    award = _held(award_id)
+    now = utcnow()
+    award.status, award.decided_by, award.decided_at = "granted", actor, now
+    offers = tuple((award.details or {}).get("offers") or ())
+    item = Grant(
+        award.rule_id,
+        award.rule_version,
+        award.event_id,
+        award.member_id,
+        award.object_key,
+        award.points,
+        award_id=award.id,
+        offers=offers,
+        consent_ref=award.consent_ref,
     )
     db.session.flush()
-    connection.execute(statement)
+    _credit([item], now, actor)
+    return award
+
+
+def reject(award_id: str, actor: str | None, reason: str) -> Award:
+    """Refuse a held award; the limits and budget it held are given back."""
+    award = _held(award_id)
+    award.status, award.decided_by, award.decided_at = "rejected", actor, utcnow()
+    award.reason = reason
+    return award
+
+
+def _held(award_id: str) -> Award:
+    from ..identity import service as identity
+
+    award = get_award(award_id)
+    identity.lock_members([award.member_id])  # balances and counters: the member's lock
+    db.session.refresh(award, with_for_update=True)
+    if award.status != "held":
+        raise Problem("award-not-held", f"Award {award_id!r} is {award.status}, not held.")
+    return award
+
+
+def list_awards(
+    status: str | None = None,
+    member_id: str | None = None,
+    rule_id: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+):
+    query = db.select(Award).order_by(Award.id.desc()).limit(limit + 1)
+    if status:
+        query = query.where(Award.status == status)
+    if member_id:
+        query = query.where(Award.member_id == member_id)
+    if rule_id:
+        query = query.where(Award.rule_id == rule_id)
+    if after:
+        query = query.where(Award.id < after)
+    rows = list(db.session.scalars(query))
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def admin_reverse(award_id: str, reason: str, actor: str | None) -> Award:
+    from ..identity import service as identity
+
+    award = get_award(award_id)
+    identity.lock_members([award.member_id])
+    if award.status != "granted":
+        raise Problem("award-not-granted", f"Award {award_id!r} is {award.status}.")
+    reverse([award_id], None, f"reversed by {actor or 'an admin'}: {reason}", actor)
+    db.session.refresh(award)
+    return award
+
+
+# --- Ledger and balances -------------------------------------------------------------------
+
+
+class _Ids:
+    """Ledger ids that sort in the order they were made, even within one millisecond."""
+
+    def __init__(self):
+        self.last = 0
+
+    def next(self) -> str:
+        value = max(
+            (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(6), "big"), self.last + 1
+        )
+        self.last = value
+        chars = []
+        for _ in range(26):
+            chars.append(_ALPHABET[value & 31])
+            value >>= 5
+        return "led_" + "".join(reversed(chars))
+
+
+_ids = _Ids()
+
+
+def _entry(item: Grant, kind, points, reason, now, actor, debt: int = 0) -> dict:
+    return {
+        "id": _ids.next(),
+        "member_id": item.member_id,
+        "award_id": item.award_id,
+        "event_id": item.event_id,
+        "rule_id": item.rule_id,
+        "rule_version": item.rule_version,
+        "kind": kind,
+        "points": points,
+        "reason": reason,
+        "created_at": now,
+        "debt": debt,
+        "actor": actor,
+    }
+
+
+def _balances(member_ids: set[str]) -> dict[str, dict]:
+    found = {
+        member_id: {"points": points, "debt": debt or 0, "dirty": False}
+        for member_id, points, debt in db.session.execute(
+            db.select(Balance.member_id, Balance.points, Balance.debt).where(
+                Balance.member_id.in_(sorted(member_ids))
+            )
+        )
+    }
+    state = defaultdict(lambda: {"points": 0, "debt": 0, "dirty": False})
+    state.update(found)
+    return state
+
+
+def _write(entries: list[dict], balances: dict, now) -> None:
+    connection = db.session.connection()
+    if entries:
+        connection.execute(LedgerEntry.__table__.insert(), entries)
+    rows = [
+        {"member_id": m, "points": s["points"], "debt": s["debt"], "updated_at": now}
+        for m, s in sorted(balances.items())
+        if s["dirty"]
+    ]
+    if rows:
+        table = Balance.__table__
+        statement = dialect_insert(connection, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["member_id"],
+            set_={
+                "points": statement.excluded.points,
+                "debt": statement.excluded.debt,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+        connection.execute(statement, rows)
 
 
 def balance(member_id: str) -> int:
     row = db.session.get(Balance, member_id)
     return row.points if row else 0
+
+
+def balance_row(member_id: str) -> dict:
+    row = db.session.get(Balance, member_id)
+    return {
+        "member_id": member_id,
+        "points": row.points if row else 0,
+        "debt": (row.debt or 0) if row else 0,
+    }
 
 
 def ledger(member_id: str, after: str | None = None, limit: int = 50):

@@ -1,5 +1,11 @@
-"""Reward rules and the evaluation of events against them."""
+"""Reward rules: definitions, conditions, limits, evaluation, previews and backtests."""
 
 
 def init_app(app) -> None:
-    """No HTTP surface yet (the marketer API arrives with the rules engine)."""
+    from ..extensions import api
+    from .api import backtests_api, campaigns_api, previews_api, rules_api
+
+    api.register_blueprint(rules_api)
+    api.register_blueprint(campaigns_api)
+    api.register_blueprint(backtests_api)
+    api.register_blueprint(previews_api)

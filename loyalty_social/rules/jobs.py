@@ -1,9 +1,15 @@
-"""RQ entry points of evaluation: thin, they call the service."""
+"""RQ entry points of the rules engine: thin, they call the service."""
 
 from ..queue import job
-from . import processing
+from . import backtest, processing
 
 
 @job
 def process_events(event_ids: list[str]) -> None:
     processing.process_events(event_ids)
+
+
+@job
+def run_backtest(backtest_id: str) -> None:
+    """Idempotent enough: a re-run recomputes the same report from the same events."""
+    backtest.run(backtest_id)

@@ -1,27 +1,45 @@
 """process_events: one batch of stored events through the rules, in one transaction.
 
-Members are created and locked first, so limits and reversals for one member are decided one
-event at a time even with many workers. Every effect is unique per (rule, event), so a batch
-that runs twice (RQ retries, the sweeper, a replay) pays nothing twice.
+Members are created and locked first (sorted), so limits, balances and reversals for one
+member are decided one event at a time even with many workers. Shared rows (rule and campaign
+budgets, offers) are locked next, in one global order, so workers never deadlock. Everything a
+batch reads is loaded up front in a bounded number of queries (rules from the per-process
+cache, existing awards, every counter its limits and conditions may read), evaluated in
+memory, and written back at the end (awards, ledger, balances, counters: one statement each),
+so the database work per batch does not grow with the number of rules or a member's history.
+
+Every effect is unique per (rule, event), so a batch that runs twice (RQ retries, the
+sweeper, a replay) pays nothing twice.
+
+Delivery hooks: the outbox rows for awards and reversals are written by
+``rewards.service._credit`` / ``rewards.service.reverse`` (the one path every award and
+reversal takes, here and from approvals or admin reversals), in this batch's transaction.
 """
 
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
+
+from flask import current_app
 
 from ..extensions import db
 from ..identity import service as identity
+from ..ids import new_id
 from ..intake import service as intake
-from ..intake.catalogue import evidence_rank
 from ..logs import bind
 from ..metrics import AWARDS, EVENTS_PROCESSED
+from ..rewards import offers as offer_service
 from ..rewards import service as rewards
 from . import service as rules
+from .evaluation import Env, Facts, evaluate_event
+from .limits import CounterStore
 
 log = logging.getLogger(__name__)
 # Types whose arrival removes what the original event earned, and that original's type.
 REMOVALS = {"review.removed": "review.published"}
 REMOVED_BY = {original: removal for removal, original in REMOVALS.items()}
+TARGETED = "targeted_rewards"
 
 
 def process_events(event_ids: list[str]) -> None:
@@ -41,8 +59,7 @@ def _process_batch(event_ids: list[str]) -> None:
         db.session.rollback()
         return
     members = identity.lock_members([e.member_id for e in events])
-    for event in events:
-        intake.mark_processed(event, evaluate(event, members[event.member_id]))
+    Batch(events, members).run()
     db.session.commit()
     EVENTS_PROCESSED.labels("processed").inc(len(events))
 
@@ -59,42 +76,191 @@ def _process_alone(event_id: str) -> None:
             EVENTS_PROCESSED.labels("failed").inc()
 
 
-def evaluate(event, member) -> dict:
-    """Apply one event; return the outcome recorded on it (what paid, what did not and why)."""
-    outcome: dict = {"awards": [], "skipped": [], "reversed": []}
-    if event.type == "member.updated":
-        identity.apply_update(member, event.data.get("tier"), event.data.get("attributes"))
-    if event.type in REMOVALS and event.object_key:
-        outcome["reversed"] = rewards.reverse_object(
-            event.member_id, event.object_key, event.id, f"{event.type}: {event.object_key}"
+def consent_ref(record, member_id: str) -> str:
+    """What an award records of the consent that allowed it: the record's id where it has
+    one, else its key and the time of the decision (the consent history holds the event)."""
+    ref = getattr(record, "id", None)
+    if ref:
+        return str(ref)
+    updated = getattr(record, "updated_at", None)
+    return f"{TARGETED}:{member_id}@{updated.isoformat() if updated else 'unknown'}"
+
+
+class ProcessingEnv(Env):
+    """The batch's view of the world: preloaded, locked, written back at the end."""
+
+    def __init__(self, store, existing: set[tuple[str, str]], config, count_all: bool):
+        super().__init__(
+            store,
+            program_tz=config["PROGRAM_TIMEZONE"],
+            ceiling=config["MEMBER_DAILY_POINTS_CEILING"],
+            velocity=config["VELOCITY_MAX_EVENTS_PER_DAY"],
+            count_all=count_all,
         )
-        AWARDS.labels("reversed").inc(len(outcome["reversed"]))
-    removed = (
-        event.type in REMOVED_BY
-        and event.object_key
-        and intake.object_removed(event.object_key, REMOVED_BY[event.type])
+        self.existing = existing
+
+    def already_awarded(self, rule_id, event_id):
+        return (rule_id, event_id) in self.existing
+
+    def object_removed(self, event):
+        removal = REMOVED_BY.get(event.type)
+        return bool(
+            removal and event.object_key and intake.object_removed(event.object_key, removal)
+        )
+
+    def fetch_consent(self, member_id):
+        from ..consent.service import has_consent
+
+        record = has_consent(member_id, TARGETED)
+        return consent_ref(record, member_id) if record is not None else None
+
+    def fetch_linked(self, member_id):
+        return sorted({a.provider for a in identity.linked_accounts(member_id)})
+
+    def take_budget(self, rule, points):
+        return rules.take_budget(rule, points)
+
+
+def existing_awards(event_ids: list[str]) -> set[tuple[str, str]]:
+    from ..rewards.models import Award
+
+    rows = db.session.execute(
+        db.select(Award.rule_id, Award.event_id).where(Award.event_id.in_(event_ids))
     )
-    for rule in rules.active_rules(event.type):
-        reason = None
-        if removed:
-            reason = f"the object was removed ({REMOVED_BY[event.type]} received)"
-        elif evidence_rank(event.evidence) < evidence_rank(rule.min_evidence):
-            reason = f"evidence '{event.evidence}' is below the rule's '{rule.min_evidence}'"
-        if reason:
-            outcome["skipped"].append({"rule_id": rule.id, "reason": reason})
-            AWARDS.labels("skipped").inc()
-            continue
-        award_id = rewards.grant(
-            rewards.Grant(
-                rule.id, rule.version, event.id, event.member_id, event.object_key, rule.points
-            )
+    return {(rule_id, event_id) for rule_id, event_id in rows}
+
+
+def _view(event) -> SimpleNamespace:
+    """The event's fields as plain attributes: evaluation reads them once per rule, and ORM
+    attribute access costs several times a plain one."""
+    return SimpleNamespace(
+        id=event.id,
+        type=event.type,
+        member_id=event.member_id,
+        occurred_at=event.occurred_at,
+        evidence=event.evidence,
+        source_name=event.source_name,
+        object_key=event.object_key,
+        data=event.data,
+        outcome=event.outcome,
+    )
+
+
+class Batch:
+    def __init__(self, events, members):
+        self.events = events
+        self.members = members
+        self.grants: list[rewards.Grant] = []
+
+    def run(self) -> None:
+        by_type = rules.active_rules_by_type()
+        listening = {e.id: by_type.get(e.type, []) for e in self.events}
+        involved = list({r.id: r for rs in listening.values() for r in rs}.values())
+        rules.lock_budgets(involved)
+        offer_service.lock_offers(o for r in involved for o in r.plan.offers)
+        store = CounterStore()
+        count_all = any(c[0] == "*" for rs in by_type.values() for r in rs for c in r.counters)
+        self.env = ProcessingEnv(
+            store, existing_awards([e.id for e in self.events]), current_app.config, count_all
         )
-        if award_id is None:
-            outcome["skipped"].append({"rule_id": rule.id, "reason": "already awarded"})
-            AWARDS.labels("duplicate").inc()
-        else:
-            outcome["awards"].append(
-                {"award_id": award_id, "rule_id": rule.id, "points": rule.points}
+        # Conditions that read only the event and the member are checked here, once: the
+        # batch then loads counters only for rules that may pay. Members updated in this
+        # batch, and counter conditions, are evaluated in order below instead.
+        updated = {e.member_id for e in self.events if e.type == "member.updated"}
+        keys = set()
+        self.prechecks: dict[str, dict] = {}
+        self.facts: dict[str, Facts] = {}
+        self.views = {e.id: _view(e) for e in self.events}
+        for event in self.events:
+            member = self.members[event.member_id]
+            keys |= self.env.activity_keys(event, listening[event.id])
+            facts = Facts(self.views[event.id], member, self.env)
+            precheck = self.prechecks[event.id] = {}
+            for rule in listening[event.id]:
+                if rule.condition is not None and not rule.counters and member.id not in updated:
+                    failed = precheck[rule.id] = rule.condition.failure(facts)
+                    if failed is not None:
+                        continue
+                keys |= rule.limit_keys(member.id, event, facts)
+            if member.id not in updated:
+                self.facts[event.id] = facts
+        store.load(keys)
+        for event in self.events:
+            outcome = self.evaluate(event, listening[event.id])
+            intake.mark_processed(event, outcome)
+        self.flush_grants()
+        store.flush()
+
+    def flush_grants(self) -> None:
+        rewards.pay(self.grants)
+        self.grants = []
+
+    def evaluate(self, event, listening) -> dict:
+        """Apply one event; return the outcome recorded on it (what paid, what did not, why)."""
+        member = self.members[event.member_id]
+        outcome: dict = {"awards": [], "held": [], "skipped": [], "reversed": []}
+        if event.type == "member.updated":
+            identity.apply_update(member, event.data.get("tier"), event.data.get("attributes"))
+        if event.type in REMOVALS and event.object_key:
+            self.flush_grants()  # awards earlier in this batch must exist to be reversed
+            reason = f"{event.type}: {event.object_key}"
+            outcome["reversed"] = rewards.reverse_object(
+                event.member_id, event.object_key, event.id, reason
             )
-            AWARDS.labels("granted").inc()
-    return outcome
+            for award in rewards.reject_held_on_object(event.member_id, event.object_key, reason):
+                rules.release_award(award, self.env.counters)
+            AWARDS.labels("reversed").inc(len(outcome["reversed"]))
+        if event.outcome is None:  # first processing: count the activity once
+            self.env.count_activity(event)
+        explanations = []
+        decisions, not_matched = evaluate_event(
+            self.views[event.id],
+            member,
+            listening,
+            self.env,
+            self.prechecks.get(event.id),
+            self.facts.get(event.id),
+        )
+        for decision in decisions:
+            explanations.append(decision.explanation())
+            rule = decision.rule
+            if decision.result in ("paid", "held"):
+                grant = rewards.Grant(
+                    rule.id,
+                    rule.version,
+                    event.id,
+                    event.member_id,
+                    event.object_key,
+                    decision.points,
+                    award_id=new_id("awd"),
+                    status="granted" if decision.result == "paid" else "held",
+                    consent_ref=decision.consent_ref,
+                    campaign_id=rule.campaign_id,
+                    offers=tuple(decision.offers),
+                    details={
+                        "steps": decision.steps,
+                        "limit_keys": decision.limit_keys,
+                        "rule_budget": rule.has_budget,
+                    },
+                    reason=decision.reason if decision.result == "held" else None,
+                )
+                self.grants.append(grant)
+                entry = {
+                    "award_id": grant.award_id,
+                    "rule_id": rule.id,
+                    "rule_version": rule.version,
+                    "points": decision.points,
+                }
+                if decision.result == "paid":
+                    outcome["awards"].append(entry)
+                    AWARDS.labels("granted").inc()
+                else:
+                    outcome["held"].append(entry)
+                    AWARDS.labels("held").inc()
+            elif decision.code != "condition":  # "did not apply" lives in explanations only
+                outcome["skipped"].append({"rule_id": rule.id, "reason": decision.reason})
+                AWARDS.labels("duplicate" if decision.result == "duplicate" else "skipped").inc()
+        outcome["explanations"] = explanations
+        # [rule_id, rule_version, clause, value seen]: "did not apply" (explanations.py reads)
+        outcome["not_matched"] = not_matched
+        return outcome

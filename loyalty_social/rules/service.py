@@ -1,86 +1,482 @@
-"""Rules: create and find the active rules an event type triggers (cached per process)."""
+"""Rules: save (validated, versioned), change status, find the active ones (cached per process).
+
+Functions commit: each is one marketer action. Evaluation reads rules only through
+``active_rules`` (compiled, indexed by event type, refreshed every RULE_CACHE_SECONDS).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import update
 
 from ..extensions import db
 from ..ids import new_id
 from ..intake.catalogue import EVIDENCE_LEVELS, known_types
-from ..timeutil import utcnow
-from .models import Rule
+from ..timeutil import isoformat, utcnow
+from .evaluation import CompiledRule, compile_rule
+from .models import Campaign, Rule, RuleVersion
+from .schemas import CampaignSchema, RuleSchema
+
+TRANSITIONS = {
+    "draft": {"active", "archived"},
+    "active": {"paused", "archived"},
+    "paused": {"active", "archived"},
+    "archived": set(),
+}
+DEFINITION_KEYS = ("conditions", "rewards", "evidence", "limits", "targeted", "hold")
 
 
 class RuleError(ValueError):
-    """A rule cannot be saved as given; the message says why."""
+    """A rule cannot be saved as given; ``errors`` maps JSON pointers to messages."""
+
+    def __init__(self, message: str, errors: dict | None = None, status: int = 422, slug: str = ""):
+        super().__init__(message)
+        self.errors = errors or {}
+        self.status = status
+        self.slug = slug or ("rule-not-changeable" if status == 409 else "invalid-rule")
 
 
-@dataclass(frozen=True)
-class RuleView:
-    id: str
-    version: int
-    name: str
-    event_type: str
-    points: int
-    min_evidence: str
+class NotFound(LookupError):
+    pass
+
+
+# --- Documents -----------------------------------------------------------------------------
+
+
+def validate_document(doc: dict, schema: RuleSchema | None = None) -> dict:
+    """The rule document, validated and normalised; RuleError naming every offending part."""
+    try:
+        return (schema or RuleSchema()).load(doc)
+    except ValidationError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {"": error.messages}
+        raise RuleError(_first_message(messages), _pointers(messages)) from None
+
+
+def _pointers(messages: dict, prefix: str = "") -> dict:
+    """marshmallow's nested messages as {"/json/pointer": [...]}."""
+    flat: dict = {}
+    for key, value in messages.items():
+        key = str(key)
+        pointer = key if key.startswith("/") else f"{prefix}/{key}"
+        if key == "_schema":
+            pointer = prefix or "/"
+        if isinstance(value, dict):
+            flat.update(_pointers(value, pointer))
+        else:
+            flat.setdefault(pointer, []).extend(value if isinstance(value, list) else [value])
+    return flat
+
+
+def _first_message(messages: dict) -> str:
+    flat = _pointers(messages)
+    pointer, texts = next(iter(flat.items()))
+    return f"{pointer}: {texts[0]}"
+
+
+def _json_safe(value):
+    if isinstance(value, datetime):
+        return isoformat(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def document(rule: Rule) -> dict:
+    """The rule in its wire format (what marketers wrote), from its columns and definition."""
+    definition = rule.definition or {
+        "conditions": None,
+        "rewards": [{"kind": "fixed", "points": rule.points}],
+        "evidence": {"min": rule.min_evidence},
+        "limits": {},
+        "targeted": False,
+        "hold": {},
+    }
+    return {
+        "name": rule.name,
+        "description": rule.description,
+        "event_types": list(rule.event_types or [rule.event_type]),
+        "conditions": definition.get("conditions"),
+        "rewards": definition.get("rewards") or [],
+        "evidence": definition.get("evidence") or {"min": rule.min_evidence},
+        "limits": definition.get("limits") or {},
+        "budget": {"points": rule.budget_points, "count": rule.budget_count},
+        "campaign_id": rule.campaign_id,
+        "schedule": {
+            "starts_at": rule.starts_at,
+            "ends_at": rule.ends_at,
+            "timezone": rule.timezone or "UTC",
+        },
+        "priority": rule.priority if rule.priority is not None else 100,
+        "exclusive": bool(rule.exclusive),
+        "targeted": bool(definition.get("targeted")),
+        "hold": definition.get("hold") or {},
+    }
+
+
+def view(rule: Rule) -> dict:
+    """The rule for the API: its document, status, version, budget spent, who and when."""
+    return {
+        **document(rule),
+        "id": rule.id,
+        "status": rule.status,
+        "version": rule.version,
+        "spent": {"points": rule.spent_points or 0, "count": rule.spent_count or 0},
+        "created_at": rule.created_at,
+        "updated_at": rule.updated_at,
+        "created_by": rule.created_by,
+        "updated_by": rule.updated_by,
+    }
+
+
+def _apply(rule: Rule, doc: dict) -> None:
+    schedule, budget = doc.get("schedule") or {}, doc.get("budget") or {}
+    rule.name = doc["name"]
+    rule.description = doc.get("description")
+    rule.event_types = list(doc["event_types"])
+    rule.event_type = doc["event_types"][0]
+    rule.definition = _json_safe({k: doc.get(k) for k in DEFINITION_KEYS})
+    rule.priority = doc.get("priority", 100)
+    rule.exclusive = bool(doc.get("exclusive"))
+    rule.campaign_id = doc.get("campaign_id")
+    rule.starts_at = schedule.get("starts_at")
+    rule.ends_at = schedule.get("ends_at")
+    rule.timezone = schedule.get("timezone") or "UTC"
+    rule.budget_points = budget.get("points")
+    rule.budget_count = budget.get("count")
+    rule.min_evidence = (doc.get("evidence") or {}).get("min") or "claimed"
+    rule.points = compile_rule(doc, "check", 0, "draft").plan.nominal_points()
+
+
+def _check_campaign(doc: dict) -> None:
+    campaign_id = doc.get("campaign_id")
+    if campaign_id and db.session.get(Campaign, campaign_id) is None:
+        raise RuleError(
+            f"/campaign_id: no campaign {campaign_id!r}",
+            {"/campaign_id": [f"no campaign {campaign_id!r}"]},
+            status=409,
+            slug="rule-reference-missing",
+        )
+    for index, reward in enumerate(doc.get("rewards") or []):
+        if reward.get("kind") == "offer":
+            from ..rewards.offers import offer_exists
+
+            if not offer_exists(reward["offer_id"]):
+                pointer = f"/rewards/{index}/offer_id"
+                raise RuleError(
+                    f"{pointer}: no offer {reward['offer_id']!r}",
+                    {pointer: [f"no offer {reward['offer_id']!r}"]},
+                    status=409,
+                    slug="rule-reference-missing",
+                )
+
+
+def _record_version(rule: Rule, change: str, actor: str | None, now) -> None:
+    db.session.add(
+        RuleVersion(
+            rule_id=rule.id,
+            version=rule.version,
+            status=rule.status,
+            snapshot=_json_safe(document(rule)),
+            change=change[:200],
+            changed_by=actor,
+            changed_at=now,
+        )
+    )
+
+
+# --- Saving --------------------------------------------------------------------------------
+
+
+def create_rule(
+    doc: dict, actor: str | None = None, status: str = "draft", loaded: bool = False
+) -> Rule:
+    """Save a new rule (``loaded``: ``doc`` was already loaded by ``RuleSchema``)."""
+    doc = doc if loaded else validate_document(doc)
+    _check_campaign(doc)
+    if status not in ("draft", "active"):
+        raise RuleError("a new rule is a draft or active", {"/status": ["draft or active"]})
+    now = utcnow()
+    rule = Rule(
+        id=new_id("rul"),
+        status=status,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        created_by=actor,
+        updated_by=actor,
+        spent_points=0,
+        spent_count=0,
+    )
+    _apply(rule, doc)
+    db.session.add(rule)
+    db.session.flush()
+    _record_version(rule, f"created ({status})", actor, now)
+    db.session.commit()
+    forget_cached_rules()
+    return rule
 
 
 def add_rule(
     name: str, event_type: str, points: int, min_evidence: str = "claimed", status="active"
 ) -> str:
+    """The simple kind: "event type X gives N points" (CLI, demo, tests)."""
     if event_type not in known_types():
         raise RuleError(f"unknown event type {event_type!r}; known: {', '.join(known_types())}")
     if min_evidence not in EVIDENCE_LEVELS:
         raise RuleError(f"min evidence must be one of {', '.join(EVIDENCE_LEVELS)}")
-    if points <= 0:
+    if not isinstance(points, int) or points <= 0:
         raise RuleError("points must be a positive integer")
+    doc = {
+        "name": name,
+        "event_types": [event_type],
+        "rewards": [{"kind": "fixed", "points": points}],
+        "evidence": {"min": min_evidence},
+    }
+    return create_rule(doc, actor="cli", status=status).id
+
+
+def update_rule(
+    rule_id: str,
+    doc: dict,
+    actor: str | None = None,
+    note: str | None = None,
+    loaded: bool = False,
+):
+    """Replace the definition: a new version (awards keep the version that produced them)."""
+    rule = get_rule(rule_id, lock=True)
+    if rule.status == "archived":
+        raise RuleError("an archived rule cannot change", status=409)
+    doc = doc if loaded else validate_document(doc)
+    _check_campaign(doc)
     now = utcnow()
-    rule = Rule(
-        id=new_id("rul"),
-        name=name,
-        event_type=event_type,
-        points=points,
-        min_evidence=min_evidence,
-        status=status,
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
-    db.session.add(rule)
+    _apply(rule, doc)
+    rule.version += 1
+    rule.updated_at = now
+    rule.updated_by = actor
+    _record_version(rule, note or "definition changed", actor, now)
     db.session.commit()
-    _cache().clear()
-    return rule.id
+    forget_cached_rules()
+    return rule
 
 
-def list_rules() -> list[Rule]:
-    return list(db.session.scalars(db.select(Rule).order_by(Rule.created_at)))
+def set_status(rule_id: str, status: str, actor: str | None = None, note: str | None = None):
+    """draft -> active -> paused <-> active -> archived (each change a version)."""
+    rule = get_rule(rule_id, lock=True)
+    if status not in TRANSITIONS.get(rule.status, set()):
+        allowed = ", ".join(sorted(TRANSITIONS.get(rule.status, ()))) or "none"
+        raise RuleError(
+            f"a {rule.status} rule cannot become {status} (allowed: {allowed})", status=409
+        )
+    now = utcnow()
+    previous = rule.status
+    rule.status = status
+    rule.version += 1
+    rule.updated_at = now
+    rule.updated_by = actor
+    _record_version(rule, note or f"{previous} -> {status}", actor, now)
+    db.session.commit()
+    forget_cached_rules()
+    return rule
+
+
+def get_rule(rule_id: str, lock: bool = False) -> Rule:
+    rule = db.session.get(Rule, rule_id, with_for_update=lock or None)
+    if rule is None:
+        raise NotFound(f"No rule {rule_id!r}.")
+    return rule
+
+
+def list_rules(status: str | None = None, event_type: str | None = None) -> list[Rule]:
+    query = db.select(Rule).order_by(Rule.created_at, Rule.id)
+    if status:
+        query = query.where(Rule.status == status)
+    rules = list(db.session.scalars(query))
+    if event_type:
+        rules = [r for r in rules if event_type in (r.event_types or [r.event_type])]
+    return rules
+
+
+def versions(rule_id: str) -> list[RuleVersion]:
+    get_rule(rule_id)
+    return list(
+        db.session.scalars(
+            db.select(RuleVersion)
+            .where(RuleVersion.rule_id == rule_id)
+            .order_by(RuleVersion.version.desc())
+        )
+    )
+
+
+def rule_names(rule_ids) -> dict[str, str]:
+    ids = sorted(set(rule_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(db.select(Rule.id, Rule.name).where(Rule.id.in_(ids))).all())
+
+
+def compiled(rule: Rule) -> CompiledRule:
+    return compile_rule(document(rule), rule.id, rule.version, rule.status)
+
+
+# --- Campaigns -----------------------------------------------------------------------------
+
+
+def create_campaign(data: dict, actor: str | None = None) -> Campaign:
+    data = CampaignSchema().load(data)
+    campaign = Campaign(
+        id=new_id("cmp"),
+        name=data["name"],
+        budget_points=data.get("budget_points"),
+        budget_count=data.get("budget_count"),
+        spent_points=0,
+        spent_count=0,
+        created_at=utcnow(),
+        created_by=actor,
+    )
+    db.session.add(campaign)
+    db.session.commit()
+    return campaign
+
+
+def list_campaigns() -> list[Campaign]:
+    return list(db.session.scalars(db.select(Campaign).order_by(Campaign.created_at)))
+
+
+def get_campaign(campaign_id: str) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"No campaign {campaign_id!r}.")
+    return campaign
+
+
+# --- Budgets (shared across members: conditional UPDATEs) -----------------------------------
+
+
+def lock_budgets(rules: list[CompiledRule]) -> None:
+    """Lock the budget rows a batch may consume, in one global order, before consuming any.
+
+    Consumption is a conditional UPDATE (atomic on its own); taking the row locks up front,
+    sorted, keeps two workers that pay under the same rules from deadlocking.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: BEGIN IMMEDIATE already serialises writers
+    campaign_ids = sorted({r.campaign_id for r in rules if r.campaign_id})
+    rule_ids = sorted({r.id for r in rules if r.has_budget})
+    if campaign_ids:
+        db.session.execute(
+            db.select(Campaign.id)
+            .where(Campaign.id.in_(campaign_ids))
+            .order_by(Campaign.id)
+            .with_for_update()
+        ).all()
+    if rule_ids:
+        db.session.execute(
+            db.select(Rule.id).where(Rule.id.in_(rule_ids)).order_by(Rule.id).with_for_update()
+        ).all()
+
+
+def take_budget(rule: CompiledRule, points: int) -> str | None:
+    """Consume the rule's and its campaign's budget atomically; words when either is spent."""
+    if rule.has_budget:
+        table = Rule.__table__
+        if not _consume(table, rule.id, points):
+            limits = _budget_words(rule.budget_points, rule.budget_count)
+            return f"the rule's budget is spent ({limits})"
+    if rule.campaign_id:
+        table = Campaign.__table__
+        if not _consume(table, rule.campaign_id, points):
+            campaign = db.session.get(Campaign, rule.campaign_id)
+            limits = (
+                _budget_words(campaign.budget_points, campaign.budget_count)
+                if campaign
+                else "unknown campaign"
+            )
+            if rule.has_budget:  # give back what the rule's budget took
+                _release(Rule.__table__, rule.id, points)
+            return f"the campaign's budget is spent ({limits})"
+    return None
+
+
+def _budget_words(points, count) -> str:
+    parts = [f"{points} points" if points else "", f"{count} awards" if count else ""]
+    return " / ".join(p for p in parts if p) or "none"
+
+
+def _consume(table, row_id: str, points: int) -> bool:
+    c = table.c
+    statement = (
+        update(table)
+        .where(
+            c.id == row_id,
+            (c.budget_points.is_(None)) | (c.spent_points + points <= c.budget_points),
+            (c.budget_count.is_(None)) | (c.spent_count + 1 <= c.budget_count),
+        )
+        .values(spent_points=c.spent_points + points, spent_count=c.spent_count + 1)
+    )
+    return db.session.execute(statement).rowcount == 1
+
+
+def _release(table, row_id: str, points: int) -> None:
+    c = table.c
+    db.session.execute(
+        update(table)
+        .where(c.id == row_id)
+        .values(spent_points=c.spent_points - points, spent_count=c.spent_count - 1)
+    )
+
+
+def release_budget(rule_id: str, campaign_id: str | None, points: int, had_budget: bool) -> None:
+    """Give back what a rejected held award consumed."""
+    if had_budget:
+        _release(Rule.__table__, rule_id, points)
+    if campaign_id:
+        _release(Campaign.__table__, campaign_id, points)
+
+
+# --- The per-process cache of active rules --------------------------------------------------
 
 
 class _RuleCache:
     def __init__(self, ttl: float):
         self.ttl = ttl
         self._loaded_at = -1e9
-        self._by_type: dict[str, list[RuleView]] = {}
+        self._by_type: dict[str, list[CompiledRule]] = {}
+        self._stamp = None
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         self._loaded_at = -1e9
+        self._stamp = None
 
-    def for_type(self, event_type: str) -> list[RuleView]:
+    def snapshot(self) -> dict[str, list[CompiledRule]]:
         if time.monotonic() - self._loaded_at >= self.ttl:
+            # Recompiling a thousand rules costs a second: only when something changed
+            # (every change bumps updated_at; creation adds a row).
+            stamp = tuple(
+                db.session.execute(db.select(db.func.count(), db.func.max(Rule.updated_at))).one()
+            )
+            if stamp == self._stamp:
+                self._loaded_at = time.monotonic()
+                return self._by_type
             rows = db.session.scalars(db.select(Rule).where(Rule.status == "active"))
-            by_type: dict[str, list[RuleView]] = {}
-            for r in rows:
-                by_type.setdefault(r.event_type, []).append(
-                    RuleView(r.id, r.version, r.name, r.event_type, r.points, r.min_evidence)
-                )
+            by_type: dict[str, list[CompiledRule]] = {}
+            for row in rows:
+                rule = compiled(row)
+                for event_type in rule.event_types:
+                    by_type.setdefault(event_type, []).append(rule)
+            for rules in by_type.values():
+                rules.sort(key=lambda r: (-r.priority, r.id))
             with self._lock:
                 self._by_type, self._loaded_at = by_type, time.monotonic()
-        return self._by_type.get(event_type, [])
+                self._stamp = stamp
+        return self._by_type
 
 
 def _cache() -> _RuleCache:
@@ -91,6 +487,49 @@ def _cache() -> _RuleCache:
     return cache
 
 
-def active_rules(event_type: str) -> list[RuleView]:
-    """Active rules for a type, from a per-process cache refreshed every RULE_CACHE_SECONDS."""
-    return _cache().for_type(event_type)
+def forget_cached_rules() -> None:
+    _cache().clear()
+
+
+def active_rules(event_type: str) -> list[CompiledRule]:
+    """Active rules listening to a type, highest priority first (cached per process)."""
+    return _cache().snapshot().get(event_type, [])
+
+
+def active_rules_by_type() -> dict[str, list[CompiledRule]]:
+    return _cache().snapshot()
+
+
+# --- Held awards: release what they held ----------------------------------------------------
+
+
+def release_award(award, store) -> None:
+    """Give back the limits and budget a held award consumed (it was rejected).
+
+    The caller holds the member's row lock (counters are the member's) and flushes ``store``.
+    """
+    details = award.details or {}
+    for member_id, bucket, scope in details.get("limit_keys") or []:
+        store.add(member_id, bucket, scope, -1, -award.points, None)
+    release_budget(award.rule_id, award.campaign_id, award.points, bool(details.get("rule_budget")))
+
+
+def reject_held(award_id: str, actor: str | None, reason: str):
+    """A marketer refuses a held award: rejected, its limits and budget given back."""
+    from ..rewards import service as rewards
+    from .limits import CounterStore
+
+    award = rewards.reject(award_id, actor, reason)
+    store = CounterStore()
+    release_award(award, store)
+    store.flush()
+    db.session.commit()
+    return award
+
+
+def approve_held(award_id: str, actor: str | None):
+    from ..rewards import service as rewards
+
+    award = rewards.approve(award_id, actor)
+    db.session.commit()
+    return award

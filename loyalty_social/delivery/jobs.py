@@ -1,0 +1,10 @@
+"""RQ entry points of delivery: thin, they call the service."""
+
+from ..queue import job
+from . import service
+
+
+@job
+def deliver(delivery_ids: list[str]) -> None:
+    """One delivery pass over a batch of outbox rows (idempotent: claims only what is due)."""
+    service.deliver(delivery_ids)

@@ -1,0 +1,71 @@
+"""REST edges of identity: resolution (social care), links (backend), flags (marketer)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..access.auth import SECURITY, require_scope
+from ..errors import Problem
+from ..extensions import db
+from . import service
+from .schemas import FlagListSchema, ResolutionSchema, SocialAccountListSchema
+
+identities_api = Blueprint(
+    "identities",
+    __name__,
+    url_prefix="/api/v1",
+    description="Social identities: resolution, members' links, duplicate-account flags",
+)
+# One answer for "unknown" and "not consented": the caller must not learn which.
+NO_MATCH = "No member matches this identity."
+
+
+@identities_api.route("/identities/<provider>/<path:subject_or_handle>")
+class IdentityResolution(MethodView):
+    @identities_api.doc(security=SECURITY)
+    @identities_api.response(200, ResolutionSchema)
+    @require_scope("care")
+    def get(self, provider, subject_or_handle):
+        """Is this social profile one of our members? Only where the member consented to
+        social profile matching; otherwise 404, exactly as for an unknown identity."""
+        found = service.resolve(provider, subject_or_handle)
+        if found is None:
+            raise Problem("not-found", NO_MATCH)
+        return found
+
+
+@identities_api.route("/members/<member_id>/identities")
+class MemberIdentities(MethodView):
+    @identities_api.doc(security=SECURITY)
+    @identities_api.response(200, SocialAccountListSchema)
+    @require_scope("backend")
+    def get(self, member_id):
+        """The member's linked social accounts (never their tokens)."""
+        return {"member_id": member_id, "items": service.linked_accounts(member_id)}
+
+
+@identities_api.route("/members/<member_id>/identities/<provider>")
+class MemberIdentity(MethodView):
+    @identities_api.doc(security=SECURITY)
+    @identities_api.response(204)
+    @require_scope("backend")
+    def delete(self, member_id, provider):
+        """Unlink; 409 when it is the only way a social-only member signs in."""
+        try:
+            service.unlink(member_id, provider)
+        except service.NotLinked as error:
+            raise Problem("not-found", str(error)) from None
+        except service.LastSignInMethod as error:
+            raise Problem("last-sign-in-method", str(error)) from None
+        db.session.commit()
+
+
+@identities_api.route("/identity-flags")
+class IdentityFlags(MethodView):
+    @identities_api.doc(security=SECURITY)
+    @identities_api.response(200, FlagListSchema)
+    @require_scope("marketer")
+    def get(self):
+        """Refused duplicate-account attempts awaiting review, newest first."""
+        return {"items": service.list_flags()}
