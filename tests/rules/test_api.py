@@ -136,7 +136,7 @@ def test_backtest_through_the_api_runs_as_a_job(rapp):
     assert report["not_paid"] == {"condition": 12}
 
 
-def test_cli_add_and_backtest_with_a_progress_bar(rapp, sqlite_config):
+def test_cli_add_and_backtest_with_a_progress_bar(rapp, sqlite_config, tmp_path):
     result = run_cli(
         sqlite_config,
         "rule",
@@ -152,12 +152,8 @@ def test_cli_add_and_backtest_with_a_progress_bar(rapp, sqlite_config):
     rule_id = result.stdout.strip()
     _history(rapp)
     changed = {**DOC, "conditions": None, "limits": {}, "event_types": ["review.published"]}
-    path = rapp.instance_path + "/changed.json"
-    import os
-
-    os.makedirs(rapp.instance_path, exist_ok=True)
-    with open(path, "w") as handle:
-        json.dump(changed, handle)
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(changed))
     result = run_cli(
         sqlite_config,
         "rule",
@@ -166,7 +162,7 @@ def test_cli_add_and_backtest_with_a_progress_bar(rapp, sqlite_config):
         "--since",
         "2026-11-01",
         "--file",
-        path,
+        str(path),
         "--json",
     )
     assert result.returncode == 0, result.stderr
