@@ -38,3 +38,22 @@ def configure_sqlite(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def newest_first_page(model, filters: dict, after: str | None, limit: int, *conditions):
+    """One page of ``model`` rows, newest first, keyset-paginated by their time-ordered id.
+
+    ``filters`` maps columns to values (None: no filter); ``conditions`` are further WHERE
+    clauses. Returns (rows, next_after).
+    """
+    from .extensions import db
+
+    query = db.select(model).where(*conditions).order_by(model.id.desc()).limit(limit + 1)
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(column == value)
+    if after:
+        query = query.where(model.id < after)
+    rows = list(db.session.scalars(query))
+    next_after = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_after

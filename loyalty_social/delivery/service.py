@@ -36,6 +36,7 @@ from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
 from ..intake.signature import generate_secret
+from ..sql import newest_first_page
 from ..timeutil import isoformat, utcnow
 from .adapters import (
     CREDIT,
@@ -537,22 +538,14 @@ def list_deliveries(
     status=None, failed=False, target=None, kind=None, award_id=None, after=None, limit=50
 ) -> tuple[list[Delivery], str | None]:
     """Newest first, keyset-paginated by id; ``failed`` means failed or dead-lettered."""
-    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit + 1)
-    if failed:
-        query = query.where(Delivery.status.in_(GIVEN_UP))
-    for column, value in (
-        (Delivery.status, status),
-        (Delivery.target, target),
-        (Delivery.kind, kind),
-        (Delivery.award_id, award_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if after:
-        query = query.where(Delivery.id < after)
-    rows = list(db.session.scalars(query))
-    next_after = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_after
+    filters = {
+        Delivery.status: status,
+        Delivery.target: target,
+        Delivery.kind: kind,
+        Delivery.award_id: award_id,
+    }
+    conditions = [Delivery.status.in_(GIVEN_UP)] if failed else []
+    return newest_first_page(Delivery, filters, after, limit, *conditions)
 
 
 def get_delivery(delivery_id: str) -> Delivery:

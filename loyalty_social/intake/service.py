@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, update
 from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
+from ..sql import newest_first_page
 from ..timeutil import utcnow
 from .catalogue import EVIDENCE_LEVELS, evidence_rank, known_types, lookup
 from .models import ActivityEvent
@@ -78,20 +79,13 @@ def list_events(
     status=None, source=None, type=None, member_id=None, after=None, limit=50
 ) -> tuple[list[ActivityEvent], str | None]:
     """Newest first, keyset-paginated by id (ids are time-ordered)."""
-    query = db.select(ActivityEvent).order_by(ActivityEvent.id.desc()).limit(limit + 1)
-    for column, value in (
-        (ActivityEvent.status, status),
-        (ActivityEvent.source_name, source),
-        (ActivityEvent.type, type),
-        (ActivityEvent.member_id, member_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if after:
-        query = query.where(ActivityEvent.id < after)
-    rows = list(db.session.scalars(query))
-    next_after = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_after
+    filters = {
+        ActivityEvent.status: status,
+        ActivityEvent.source_name: source,
+        ActivityEvent.type: type,
+        ActivityEvent.member_id: member_id,
+    }
+    return newest_first_page(ActivityEvent, filters, after, limit)
 
 
 def get_event(event_id: str) -> ActivityEvent | None:

@@ -25,7 +25,7 @@ from ..delivery import service as delivery
 from ..errors import Problem
 from ..extensions import db
 from ..ids import _ALPHABET, new_id
-from ..sql import dialect_insert
+from ..sql import dialect_insert, newest_first_page
 from ..timeutil import utcnow
 from .models import Award, Balance, LedgerEntry
 
@@ -400,14 +400,4 @@ def balance_row(member_id: str) -> dict:
 
 def ledger(member_id: str, after: str | None = None, limit: int = 50):
     """Newest first, keyset-paginated."""
-    query = (
-        db.select(LedgerEntry)
-        .where(LedgerEntry.member_id == member_id)
-        .order_by(LedgerEntry.id.desc())
-        .limit(limit + 1)
-    )
-    if after:
-        query = query.where(LedgerEntry.id < after)
-    rows = list(db.session.scalars(query))
-    next_after = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_after
+    return newest_first_page(LedgerEntry, {LedgerEntry.member_id: member_id}, after, limit)
