@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask, jsonify, request
 from marshmallow import INCLUDE, Schema, fields
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 TYPE_BASE = "https://loyalty-social.dev/problems/"
@@ -111,21 +111,47 @@ class Problem(Exception):
         self.extensions = extensions
 
 
-def problem_response(
-    slug: str, detail: str | None = None, headers: dict | None = None, **extensions
-):
+def problem_document(
+    slug: str, detail: str | None = None, instance: str | None = None, **extensions
+) -> dict:
+    """The RFC 9457 body for a registered type (one shape for Flask and the webhook endpoint)."""
     kind = REGISTRY[slug]
     body = {"type": kind.uri, "title": kind.title, "status": kind.status}
     if detail:
         body["detail"] = detail
-    body["instance"] = request.path if request else None
+    body["instance"] = instance
     body.update(extensions)
+    return body
+
+
+def problem_response(
+    slug: str, detail: str | None = None, headers: dict | None = None, **extensions
+):
+    body = problem_document(slug, detail, request.path if request else None, **extensions)
     response = jsonify(body)
-    response.status_code = kind.status
+    response.status_code = body["status"]
     response.mimetype = PROBLEM_JSON
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def as_problem(error: Exception) -> Problem:
+    """What to answer for an error raised outside a view's own checks: database unreachable
+    is 503 with Retry-After (the sender retries), anything else a logged 500."""
+    if isinstance(error, Problem):
+        return error
+    if isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error, OperationalError)
+    ):
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        return Problem(
+            "service-unavailable",
+            "The database is unreachable; retry later.",
+            headers={"Retry-After": "5"},
+        )
+    log.exception("unhandled error", exc_info=error)
+    return Problem("internal-error")
 
 
 def _http_exception(error: HTTPException):
@@ -152,30 +178,11 @@ def _problem(error: Problem):
     )
 
 
-def _database_error(error: DBAPIError):
-    if error.connection_invalidated or _is_unavailable(error):
-        log.warning("database unavailable: %s", type(error.orig).__name__)
-        return problem_response(
-            "service-unavailable",
-            "The database is unreachable; retry later.",
-            headers={"Retry-After": "5"},
-        )
-    return _unhandled(error)
-
-
-def _is_unavailable(error: DBAPIError) -> bool:
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(error, OperationalError)
-
-
-def _unhandled(error: Exception):
-    log.exception("unhandled error", exc_info=error)
-    return problem_response("internal-error")
+def _any_error(error: Exception):
+    return _problem(as_problem(error))
 
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(Problem, _problem)
     app.register_error_handler(HTTPException, _http_exception)
-    app.register_error_handler(DBAPIError, _database_error)
-    app.register_error_handler(Exception, _unhandled)
+    app.register_error_handler(Exception, _any_error)

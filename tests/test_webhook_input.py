@@ -1,5 +1,6 @@
 """Bad input gets its problem+json error and writes nothing; good input is stored as sent."""
 
+import io
 import json
 import time
 
@@ -118,6 +119,38 @@ def test_body_over_the_limit_is_413(client, app, seeded):
         client.post("/webhooks/backend", data=raw, headers=headers), 413, "payload-too-large"
     )
     assert stored_events(app) == 0
+
+
+def test_body_over_the_limit_without_content_length_is_413(client, app, seeded):
+    """A chunked body (no Content-Length) is read only to one byte past the limit."""
+    limit = app.config["WEBHOOK_MAX_BODY_BYTES"]
+    body = envelope(data={"network": "x", "url": "https://ex.test/1", "padding": "p" * limit})
+    raw, headers = signed(seeded["secret"], body)
+    response = client.post("/webhooks/backend", input_stream=io.BytesIO(raw), headers=headers)
+    assert_problem(response, 413, "payload-too-large")
+    assert stored_events(app) == 0
+
+
+def test_only_post_is_allowed_with_405_naming_it(client, app, seeded):
+    response = client.get("/webhooks/backend")
+    assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["Allow"] == "POST"
+
+
+def test_request_id_is_echoed_on_answers_and_problems(client, app, seeded):
+    raw, headers = signed(seeded["secret"], envelope())
+    accepted = client.post(
+        "/webhooks/backend", data=raw, headers={**headers, "X-Request-ID": "r-1"}
+    )
+    assert accepted.status_code == 202
+    assert accepted.headers["X-Request-ID"] == "r-1"
+    refused = client.post("/webhooks/nobody", data=raw, headers={**headers, "X-Request-ID": "r-2"})
+    assert refused.headers["X-Request-ID"] == "r-2"
+    generated = client.post(
+        "/webhooks/backend", data=raw, headers={**headers, "X-Request-ID": "<x>"}
+    )
+    assert generated.headers["X-Request-ID"].startswith("req_")
+    assert refused.json["instance"] == "/webhooks/nobody"
 
 
 def test_wrong_content_type_is_415(client, app, seeded):

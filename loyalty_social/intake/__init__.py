@@ -3,7 +3,8 @@
 
 def init_app(app) -> None:
     from ..extensions import api
-    from .api import events_api, webhooks
+    from . import endpoint
+    from .api import events_api
 
-    app.register_blueprint(webhooks)
+    endpoint.init_app(app)
     api.register_blueprint(events_api)

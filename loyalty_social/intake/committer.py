@@ -19,6 +19,7 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import sqlite
@@ -46,8 +47,9 @@ _INSERT_EVENTS_SQLITE = (
     .on_conflict_do_nothing(index_elements=["source_name", "webhook_id"])
     .returning(EVENTS.c.source_name, EVENTS.c.webhook_id)
 )
-# PostgreSQL: one statement text whatever the batch size (columns passed as arrays), so neither
-# SQLAlchemy nor psycopg re-prepares anything per batch.
+# PostgreSQL: one statement text whatever the batch size, with the whole batch as one JSON
+# parameter: json.dumps (C) encodes it, where per-column arrays cost psycopg a Python loop per
+# value, and neither SQLAlchemy nor psycopg re-prepares anything per batch.
 _INTAKE_COLUMNS = {
     "id": "varchar",
     "source_name": "varchar",
@@ -66,10 +68,12 @@ _INTAKE_COLUMNS = {
     "attempts": "integer",
     "enqueued_at": "timestamptz",
 }
-_UNNEST = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _INTAKE_COLUMNS.items())
-# Built from the constant column list above only; values travel as bound parameters.
+_COLUMN_LIST = ", ".join(_INTAKE_COLUMNS)
+_RECORD_TYPE = ", ".join(f"{name} {kind}" for name, kind in _INTAKE_COLUMNS.items())
+# Built from the constant column list above only; values travel as one bound parameter.
 _INSERT_EVENTS_POSTGRESQL = text(
-    f"INSERT INTO activity_event ({', '.join(_INTAKE_COLUMNS)}) SELECT * FROM unnest({_UNNEST}) "  # noqa: S608
+    f"INSERT INTO activity_event ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} "  # noqa: S608
+    f"FROM json_to_recordset(CAST(:rows AS json)) AS r({_RECORD_TYPE}) "
     "ON CONFLICT (source_name, webhook_id) DO NOTHING RETURNING source_name, webhook_id"
 )
 
@@ -77,9 +81,11 @@ _INSERT_EVENTS_POSTGRESQL = text(
 def _insert_new(connection, rows: list[dict]) -> set[tuple]:
     """Insert rows whose (source, webhook-id) is new; return the keys inserted."""
     if connection.dialect.name == "postgresql":
-        columns = {name: [row[name] for row in rows] for name in _INTAKE_COLUMNS}
-        columns["data"] = [json.dumps(value) for value in columns["data"]]
-        result = connection.execute(_INSERT_EVENTS_POSTGRESQL, columns)
+        batch = json.dumps(
+            [{name: row[name] for name in _INTAKE_COLUMNS} for row in rows],
+            default=datetime.isoformat,
+        )
+        result = connection.execute(_INSERT_EVENTS_POSTGRESQL, {"rows": batch})
     else:
         result = connection.execute(_INSERT_EVENTS_SQLITE, rows)
     return {tuple(r) for r in result}

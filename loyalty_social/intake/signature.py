@@ -7,6 +7,7 @@ after ``whsec_``; the header may hold several space-separated ``v1,<base64>`` si
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -23,6 +24,7 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+@functools.lru_cache(maxsize=256)  # decoded once per secret, not per request
 def _key(secret: str) -> bytes:
     raw = secret.removeprefix(SECRET_PREFIX)
     try:

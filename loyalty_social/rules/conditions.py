@@ -715,3 +715,22 @@ def find(node: Node | None, path: str) -> Node | None:
         if getattr(current, "child", None) is not None:
             stack.append(current.child)
     return None
+
+
+def leading_equality(node: Node | None) -> tuple[str, str, tuple] | None:
+    """``(field, pointer, accepted values)`` when the first clause evaluated is ``field eq v``
+    or ``field in [...]`` on an event or member field (not a counter), else None.
+
+    That clause decides most rules on its own (a segment, a network, a SKU), and when it fails
+    it is the clause an explanation names, so a rule index can look rules up by the field's
+    value instead of evaluating each one.
+    """
+    while isinstance(node, All) and node.children:
+        node = node.children[0]
+    if not isinstance(node, Comparison) or node.operand.path is None:
+        return None
+    if node.op == "eq":
+        return node.operand.path, node.path, (node.value,)
+    if node.op == "in":
+        return node.operand.path, node.path, tuple(node.value)
+    return None

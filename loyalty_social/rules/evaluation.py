@@ -21,7 +21,14 @@ from typing import Any
 
 from ..intake.catalogue import evidence_rank
 from ..timeutil import isoformat
-from .conditions import MISSING, Node, compile_tree, counters_used, fields_used
+from .conditions import (
+    MISSING,
+    Node,
+    compile_tree,
+    counters_used,
+    fields_used,
+    leading_equality,
+)
 from .limits import (
     GLOBAL,
     LIFE,
@@ -71,6 +78,8 @@ class CompiledRule:
     counters: set = field(default_factory=set)
     needs_linked: bool = False
     min_rank: int = 0
+    # (field, pointer, values) of a first clause the rule index can look up (index.py)
+    gate: tuple | None = None
 
     @property
     def scope(self) -> str:
@@ -112,6 +121,7 @@ def compile_rule(doc: dict, rule_id: str, version: int, status: str) -> Compiled
     budget = doc.get("budget") or {}
     hold = doc.get("hold") or {}
     conditions = doc.get("conditions")
+    condition = compile_tree(conditions)
     return CompiledRule(
         id=rule_id,
         version=version,
@@ -125,7 +135,7 @@ def compile_rule(doc: dict, rule_id: str, version: int, status: str) -> Compiled
         ends_at=schedule.get("ends_at"),
         tz=schedule.get("timezone") or "UTC",
         min_evidence=evidence.get("min") or "claimed",
-        condition=compile_tree(conditions),
+        condition=condition,
         plan=RewardPlan(doc["rewards"], evidence.get("scale")),
         period_limits=[
             PeriodLimit(p["period"], p.get("days"), p.get("count"), p.get("points"))
@@ -141,6 +151,7 @@ def compile_rule(doc: dict, rule_id: str, version: int, status: str) -> Compiled
         counters=counters_used(conditions),
         needs_linked="member.linked_networks" in fields_used(conditions),
         min_rank=evidence_rank(evidence.get("min") or "claimed"),
+        gate=leading_equality(condition),
     )
 
 
@@ -424,12 +435,15 @@ def evaluate_event(
     env: Env,
     precheck: dict | None = None,
     facts: Facts | None = None,
+    gated_out: set[str] | None = None,
 ) -> tuple[list[Decision], list[list]]:
     """Decide every listening rule for one event, consuming limits as awards are decided.
 
     Returns the decisions, and the rules whose conditions did not match as compact records
-    ``[rule_id, rule_version, clause, value seen]`` (most rules, most of the time: they are
-    stored as data and put into words only when someone asks).
+    ``[rule_id, rule_version, clause, value seen]`` (stored as data and put into words only
+    when someone asks). Rules in ``gated_out`` (the rule index found their first clause cannot
+    hold) get no record at all when nothing earlier in the order of checks applies to them:
+    the outcome records the value seen once for all of them.
     """
     facts = facts or Facts(event, member, env)
     decisions: list[Decision] = []
@@ -451,17 +465,20 @@ def evaluate_event(
         else:
             if removed is None:
                 removed = env.object_removed(event)
-            failed = precheck.get(rule.id) if precheck else None
             if (
-                failed is not None
-                and not removed
+                not removed
                 and rank >= rule.min_rank
                 and (rule.starts_at is None or at >= rule.starts_at)
                 and (rule.ends_at is None or at < rule.ends_at)
             ):
-                actual = None if failed.actual is MISSING else failed.actual
-                not_matched.append([rule.id, rule.version, failed.path, actual])
-                continue
+                # The conditions are the explanation: recorded as data, not as a decision.
+                if gated_out and rule.id in gated_out:
+                    continue
+                failed = precheck.get(rule.id) if precheck else None
+                if failed is not None:
+                    actual = None if failed.actual is MISSING else failed.actual
+                    not_matched.append([rule.id, rule.version, failed.path, actual])
+                    continue
             decision = decide(rule, event, member, facts, env, removed, precheck)
         decisions.append(decision)
         if decision.stops_lower and stopped_by is None:

@@ -1,8 +1,10 @@
 """Why an event paid or did not: stored per event as data, rendered in plain words on read.
 
-Processing stores one structured record per listening rule in the event's outcome
-(``outcome["explanations"]``: code, reason, failed clause, limit and when it frees up), in
-the update that marks the event processed, so explaining costs nothing extra on the hot path.
+Processing stores, in the update that marks the event processed, a structured record per
+rule it evaluated (``outcome["explanations"]``: code, reason, failed clause, limit and when it
+frees up; ``outcome["not_matched"]``: clause and value seen), and for the rules the rule index
+ruled out only the values seen and the rule set's id (``outcome["gated"]``), so explaining
+costs little on the hot path.
 Members get sentences about their activity; marketers get the same records per rule.
 """
 
@@ -16,7 +18,7 @@ from ..intake.models import ActivityEvent
 from . import service
 from .conditions import MISSING, find
 from .evaluation import compile_rule
-from .models import RuleVersion
+from .models import RuleSetSnapshot, RuleVersion
 
 MEMBER_WORDS = {
     "paid": "You earned {points} points from “{name}”.",
@@ -96,20 +98,51 @@ def _member_message(record: dict, name: str, versions: _Versions) -> str:
     )
 
 
-def _records(event: ActivityEvent) -> list[dict]:
+def _not_matched(rule_id, version, clause, actual) -> dict:
+    return {
+        "rule_id": rule_id,
+        "rule_version": version,
+        "result": "skipped",
+        "code": "condition",
+        "reason": f"condition {clause} failed",
+        "failure": {"clause": clause, "actual": actual},
+    }
+
+
+class _RuleSets:
+    """Rule set snapshots read on demand, once each (a page of events shares a few)."""
+
+    def __init__(self):
+        self.gates: dict[str, dict] = {}
+
+    def get(self, rule_set_id: str) -> dict:
+        if rule_set_id not in self.gates:
+            row = db.session.get(RuleSetSnapshot, rule_set_id)
+            self.gates[rule_set_id] = row.gates if row is not None else {}
+        return self.gates[rule_set_id]
+
+
+def _gated_out(event: ActivityEvent, recorded: set[str], rule_sets: _RuleSets) -> list[dict]:
+    """The rules the index ruled out for this event: those of its rule set gated on a field
+    whose value was recorded, and without a record of their own. Their first clause failed."""
+    gated = (event.outcome or {}).get("gated")
+    if not gated:
+        return []
+    seen = gated["seen"]
+    return [
+        _not_matched(rule_id, version, pointer, seen[field])
+        for rule_id, version, field, pointer in rule_sets.get(gated["rule_set"]).get(event.type, [])
+        if field in seen and rule_id not in recorded
+    ]
+
+
+def _records(event: ActivityEvent, rule_sets: _RuleSets) -> list[dict]:
     outcome = event.outcome or {}
     if "explanations" in outcome:
-        return outcome["explanations"] + [
-            {
-                "rule_id": rule_id,
-                "rule_version": version,
-                "result": "skipped",
-                "code": "condition",
-                "reason": f"condition {clause} failed",
-                "failure": {"clause": clause, "actual": actual},
-            }
-            for rule_id, version, clause, actual in outcome.get("not_matched", [])
+        records = outcome["explanations"] + [
+            _not_matched(*entry) for entry in outcome.get("not_matched", [])
         ]
+        return records + _gated_out(event, {r["rule_id"] for r in records}, rule_sets)
     # Events processed before explanations existed: what the outcome says.
     records = [
         {
@@ -128,11 +161,16 @@ def _records(event: ActivityEvent) -> list[dict]:
     return records
 
 
+def event_records(event: ActivityEvent) -> list[dict]:
+    """Every listening rule's stored record for one processed event, as data."""
+    return _records(event, _RuleSets())
+
+
 def member_explanation(member_id: str, event_id: str) -> dict:
     event = db.session.get(ActivityEvent, event_id)
     if event is None or event.member_id != member_id:
         raise Problem("not-found", f"No event {event_id!r} for member {member_id!r}.")
-    records = _records(event)
+    records = event_records(event)
     names = service.rule_names(r["rule_id"] for r in records)
     versions = _Versions()
     items = []
@@ -194,8 +232,9 @@ def rule_explanations(rule_id: str, since=None, until=None, result=None, limit=5
         query = query.where(ActivityEvent.received_at < until)
     found = []
     versions = _Versions()
+    rule_sets = _RuleSets()
     for event in db.session.scalars(query.execution_options(yield_per=500)):
-        for record in _records(event):
+        for record in _records(event, rule_sets):
             if record["rule_id"] != rule_id or (result and record["result"] != result):
                 continue
             rendered = versions.words(record)

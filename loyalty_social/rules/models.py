@@ -115,3 +115,19 @@ class Backtest(db.Model):
     created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RuleSetSnapshot(db.Model):
+    """One set of active rules as the rule index saw it: for each event type, which rule
+    versions were gated on which first clause (``index.RuleSet.gates``).
+
+    Content-addressed and written once per change of the active rules, not per event: an
+    event's outcome names it and stores the values seen, and explanations of the rules it
+    gated out are expanded from it on reading.
+    """
+
+    __tablename__ = "rule_set"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    gates: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

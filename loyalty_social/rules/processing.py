@@ -54,13 +54,16 @@ def process_events(event_ids: list[str]) -> None:
 
 
 def _process_batch(event_ids: list[str]) -> None:
+    rule_set = rules.active_rule_set()
     events = intake.claim_pending(event_ids)
     if not events:
         db.session.rollback()
         return
     members = identity.lock_members([e.member_id for e in events])
-    Batch(events, members).run()
+    rules.store_rule_set(rule_set)
+    Batch(events, members, rule_set).run()
     db.session.commit()
+    rules.rule_set_stored(rule_set)
     EVENTS_PROCESSED.labels("processed").inc(len(events))
 
 
@@ -147,36 +150,47 @@ def _view(event) -> SimpleNamespace:
 
 
 class Batch:
-    def __init__(self, events, members):
+    def __init__(self, events, members, rule_set):
         self.events = events
         self.members = members
+        self.rule_set = rule_set
         self.grants: list[rewards.Grant] = []
 
     def run(self) -> None:
-        by_type = rules.active_rules_by_type()
-        listening = {e.id: by_type.get(e.type, []) for e in self.events}
+        by_type = self.rule_set.by_type
+        listening = {e.id: self.rule_set.rules(e.type) for e in self.events}
         involved = list({r.id: r for rs in listening.values() for r in rs}.values())
         rules.lock_budgets(involved)
         offer_service.lock_offers(o for r in involved for o in r.plan.offers)
         store = CounterStore()
-        count_all = any(c[0] == "*" for rs in by_type.values() for r in rs for c in r.counters)
+        count_all = any(
+            c[0] == "*" for index in by_type.values() for r in index.rules for c in r.counters
+        )
         self.env = ProcessingEnv(
             store, existing_awards([e.id for e in self.events]), current_app.config, count_all
         )
         # Conditions that read only the event and the member are checked here, once: the
-        # batch then loads counters only for rules that may pay. Members updated in this
-        # batch, and counter conditions, are evaluated in order below instead.
+        # rule index rules out those whose first clause cannot hold, the others are prechecked,
+        # and the batch then loads counters only for rules that may pay. Members updated in
+        # this batch, and counter conditions, are evaluated in order below instead.
         updated = {e.member_id for e in self.events if e.type == "member.updated"}
         keys = set()
         self.prechecks: dict[str, dict] = {}
         self.facts: dict[str, Facts] = {}
+        self.gated: dict[str, tuple[set, dict]] = {}
         self.views = {e.id: _view(e) for e in self.events}
         for event in self.events:
             member = self.members[event.member_id]
             keys |= self.env.activity_keys(event, listening[event.id])
             facts = Facts(self.views[event.id], member, self.env)
             precheck = self.prechecks[event.id] = {}
+            gated_out: set = set()
+            if member.id not in updated and event.type in by_type:
+                gated_out, seen = by_type[event.type].gated_out(facts)
+                self.gated[event.id] = (gated_out, seen)
             for rule in listening[event.id]:
+                if rule.id in gated_out:
+                    continue
                 if rule.condition is not None and not rule.counters and member.id not in updated:
                     failed = precheck[rule.id] = rule.condition.failure(facts)
                     if failed is not None:
@@ -213,6 +227,7 @@ class Batch:
         if event.outcome is None:  # first processing: count the activity once
             self.env.count_activity(event)
         explanations = []
+        gated_out, seen = self.gated.get(event.id, (None, None))
         decisions, not_matched = evaluate_event(
             self.views[event.id],
             member,
@@ -220,6 +235,7 @@ class Batch:
             self.env,
             self.prechecks.get(event.id),
             self.facts.get(event.id),
+            gated_out,
         )
         for decision in decisions:
             explanations.append(decision.explanation())
@@ -263,4 +279,8 @@ class Batch:
         outcome["explanations"] = explanations
         # [rule_id, rule_version, clause, value seen]: "did not apply" (explanations.py reads)
         outcome["not_matched"] = not_matched
+        if gated_out:
+            # Every rule of this rule set gated on these fields and not recorded above did not
+            # apply: its first clause failed on the value seen (explanations.py expands it).
+            outcome["gated"] = {"rule_set": self.rule_set.id, "seen": seen}
         return outcome

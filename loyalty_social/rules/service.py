@@ -17,9 +17,11 @@ from sqlalchemy import update
 from ..extensions import db
 from ..ids import new_id
 from ..intake.catalogue import EVIDENCE_LEVELS, known_types
+from ..sql import insert_ignoring_duplicates
 from ..timeutil import isoformat, utcnow
 from .evaluation import CompiledRule, compile_rule
-from .models import Campaign, Rule, RuleVersion
+from .index import RuleSet
+from .models import Campaign, Rule, RuleSetSnapshot, RuleVersion
 from .schemas import CampaignSchema, RuleSchema
 
 TRANSITIONS = {
@@ -447,15 +449,16 @@ class _RuleCache:
     def __init__(self, ttl: float):
         self.ttl = ttl
         self._loaded_at = -1e9
-        self._by_type: dict[str, list[CompiledRule]] = {}
+        self._rule_set = RuleSet.build({})
         self._stamp = None
         self._lock = threading.Lock()
+        self.stored: set[str] = set()  # rule set ids known to be in the database
 
     def clear(self) -> None:
         self._loaded_at = -1e9
         self._stamp = None
 
-    def snapshot(self) -> dict[str, list[CompiledRule]]:
+    def snapshot(self) -> RuleSet:
         if time.monotonic() - self._loaded_at >= self.ttl:
             # Recompiling a thousand rules costs a second: only when something changed
             # (every change bumps updated_at; creation adds a row).
@@ -464,7 +467,7 @@ class _RuleCache:
             )
             if stamp == self._stamp:
                 self._loaded_at = time.monotonic()
-                return self._by_type
+                return self._rule_set
             rows = db.session.scalars(db.select(Rule).where(Rule.status == "active"))
             by_type: dict[str, list[CompiledRule]] = {}
             for row in rows:
@@ -473,10 +476,11 @@ class _RuleCache:
                     by_type.setdefault(event_type, []).append(rule)
             for rules in by_type.values():
                 rules.sort(key=lambda r: (-r.priority, r.id))
+            rule_set = RuleSet.build(by_type)
             with self._lock:
-                self._by_type, self._loaded_at = by_type, time.monotonic()
+                self._rule_set, self._loaded_at = rule_set, time.monotonic()
                 self._stamp = stamp
-        return self._by_type
+        return self._rule_set
 
 
 def _cache() -> _RuleCache:
@@ -493,11 +497,29 @@ def forget_cached_rules() -> None:
 
 def active_rules(event_type: str) -> list[CompiledRule]:
     """Active rules listening to a type, highest priority first (cached per process)."""
-    return _cache().snapshot().get(event_type, [])
+    return _cache().snapshot().rules(event_type)
 
 
-def active_rules_by_type() -> dict[str, list[CompiledRule]]:
+def active_rule_set() -> RuleSet:
+    """Every active rule, indexed (cached per process, recompiled when a rule changes)."""
     return _cache().snapshot()
+
+
+def store_rule_set(rule_set: RuleSet) -> None:
+    """Write the snapshot explanations will read, in the caller's transaction, once per
+    process and rule set (call ``rule_set_stored`` after the commit)."""
+    if not rule_set.gates or rule_set.id in _cache().stored:
+        return
+    insert_ignoring_duplicates(
+        db.session.connection(),
+        RuleSetSnapshot.__table__,
+        [{"id": rule_set.id, "gates": rule_set.gates, "created_at": utcnow()}],
+        ["id"],
+    )
+
+
+def rule_set_stored(rule_set: RuleSet) -> None:
+    _cache().stored.add(rule_set.id)
 
 
 # --- Held awards: release what they held ----------------------------------------------------

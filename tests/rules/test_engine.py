@@ -4,24 +4,18 @@ consent, counters, versions and the explanations recorded for every listening ru
 from datetime import timedelta
 
 from loyalty_social.extensions import db
+from loyalty_social.intake.models import ActivityEvent
 from loyalty_social.rewards.models import Award
-from loyalty_social.rules import service
+from loyalty_social.rules import explanations, service
 
 from .conftest import T0, auth, balance, make_rule, outcome, paid, process, review, send, store
 
 
-def _explained(result, rule_id):
-    """The rule's record; "did not apply" ones are stored compactly (see processing)."""
-    compact = [
-        {
-            "rule_id": r,
-            "rule_version": v,
-            "code": "condition",
-            "failure": {"clause": c, "actual": a},
-        }
-        for r, v, c, a in result.get("not_matched", [])
-    ]
-    return next(e for e in result["explanations"] + compact if e["rule_id"] == rule_id)
+def _explained(app, result, rule_id):
+    """The rule's record for the event, as explanations read it (gated-out rules expanded)."""
+    with app.app_context():
+        event = db.session.get(ActivityEvent, result["id"])
+        return next(r for r in explanations.event_records(event) if r["rule_id"] == rule_id)
 
 
 def test_monthly_cap_pays_four_reviews_and_says_when_it_frees_up(rapp):
@@ -35,7 +29,7 @@ def test_monthly_cap_pays_four_reviews_and_says_when_it_frees_up(rapp):
         for i in range(5)
     ]
     assert [paid(r) for r in results] == [10, 10, 10, 10, 0]
-    last = _explained(results[-1], rule_id)
+    last = _explained(rapp, results[-1], rule_id)
     assert last["code"] == "limit"
     assert last["frees_at"] == "2026-11-30T23:00:00Z"  # Berlin midnight, 1 December
     assert "4 awards per month" in last["reason"]
@@ -53,7 +47,7 @@ def test_once_per_product_and_per_url(rapp):
     assert paid(send(rapp, "social.shared", data=url)) == 10
     again = send(rapp, "social.shared", data=url)
     assert paid(again) == 0
-    assert "already rewarded" in _explained(again, share_rule)["reason"]
+    assert "already rewarded" in _explained(rapp, again, share_rule)["reason"]
 
 
 def test_cooldown_and_rolling_window(rapp):
@@ -122,11 +116,11 @@ def test_priority_and_exclusive_rules(rapp):
     )
     exclusive = send(rapp, "review.published", data=review("a", verified_purchase=True))
     assert [a["rule_id"] for a in exclusive["awards"]] == [top]
-    assert _explained(exclusive, low)["code"] == "exclusive"
+    assert _explained(rapp, exclusive, low)["code"] == "exclusive"
     both = send(rapp, "review.published", data=review("b"))
     assert [a["rule_id"] for a in both["awards"]] == [low]
-    assert _explained(both, top)["code"] == "condition"
-    assert _explained(both, top)["failure"]["clause"] == "/conditions"
+    assert _explained(rapp, both, top)["code"] == "condition"
+    assert _explained(rapp, both, top)["failure"]["clause"] == "/conditions"
 
 
 def test_schedule_in_the_rules_time_zone_and_evidence(rapp):
@@ -165,7 +159,7 @@ def test_targeted_rule_needs_consent_and_the_award_records_it(rapp):
     )
     send(rapp, "member.updated", data={"tier": "gold"})
     refused = send(rapp, "review.published", data=review("a"))
-    assert _explained(refused, rule_id)["code"] == "consent"
+    assert _explained(rapp, refused, rule_id)["code"] == "consent"
     with rapp.app_context():
         set_consent("M-1", "targeted_rewards", True, "portal")
         db.session.commit()
