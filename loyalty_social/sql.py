@@ -1,24 +1,66 @@
 """SQL the features share that the ORM does not say portably."""
 
-from sqlalchemy import event
+import functools
+import json
+from datetime import date, datetime
+
+from sqlalchemy import JSON, String, bindparam, cast, event, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 
-def dialect_insert(connection, table):
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite both do)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+def insert_rows(connection, table, columns):
+    """An INSERT of many rows whose SQL text does not depend on how many: run it with
+    ``run_insert``; add ``on_conflict_*`` and ``returning`` as usual.
+
+    On PostgreSQL the rows travel as one JSON parameter that ``json_populate_recordset``
+    expands with the table's own column types: ``json.dumps`` (C) encodes a batch, and the
+    statement is compiled and prepared once. A multi-row VALUES list would be a new statement
+    for every batch size, and psycopg parses its thousands of placeholders in Python each time.
+    SQLite runs the plain INSERT as an executemany.
+    """
+    return _base_insert(connection.dialect.name, table, tuple(columns))
+
+
+@functools.lru_cache(maxsize=64)
+def _base_insert(dialect: str, table, columns: tuple):
+    """Built once per table and column list (statements are immutable)."""
+    if dialect != "postgresql":
+        return sqlite.insert(table)
+    rows = func.json_populate_recordset(
+        literal_column(f'NULL::"{table.name}"'), cast(bindparam("rows", type_=String), JSON)
+    )
+    source = rows.table_valued(*columns).alias("r")
+    return postgresql.insert(table).from_select(columns, select(*(source.c[c] for c in columns)))
+
+
+def run_insert(connection, statement, rows: list[dict]):
+    """Execute an ``insert_rows`` statement for ``rows`` (dicts with the same keys)."""
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement, rows)
+    return connection.execute(statement, {"rows": json.dumps(rows, default=_json_value)})
+
+
+def _json_value(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def insert_ignoring_duplicates(connection, table, rows: list[dict], keys: list[str]):
     """INSERT ... ON CONFLICT (keys) DO NOTHING RETURNING the keys of the rows inserted."""
-    statement = (
-        dialect_insert(connection, table)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=keys)
+    if not rows:
+        return []
+    statement = _ignoring_duplicates(connection.dialect.name, table, tuple(rows[0]), tuple(keys))
+    return run_insert(connection, statement, rows).all()
+
+
+@functools.lru_cache(maxsize=64)
+def _ignoring_duplicates(dialect: str, table, columns: tuple, keys: tuple):
+    return (
+        _base_insert(dialect, table, columns)
+        .on_conflict_do_nothing(index_elements=list(keys))
         .returning(*(table.c[k] for k in keys))
     )
-    return connection.execute(statement).all()
 
 
 def configure_sqlite(engine) -> None:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -170,44 +171,57 @@ def client(app):
     return app.test_client()
 
 
-class Served:
+class LoggedProcess:
+    """A ``loyalty-social`` command in its own process, its log in a file (a pipe nobody reads
+    fills up and blocks the process); ``log()`` for assertion messages."""
+
+    stop_seconds = 10
+
+    def __init__(self, config: dict, *args: str):
+        self.log_file = tempfile.NamedTemporaryFile(prefix="ls-", suffix=".log")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "loyalty_social.cli", *args],
+            env=process_env(config),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log_file,
+        )
+
+    def log(self, last: int = 4000) -> str:
+        return Path(self.log_file.name).read_text(errors="replace")[-last:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(self.stop_seconds)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+
+
+class Served(LoggedProcess):
     """The app under the production server (granian), in its own processes."""
 
     def __init__(self, config: dict, workers: int = 1, threads: int = 8):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "loyalty_social.cli",
-                "serve",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-            ],
-            env=process_env(config),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        super().__init__(
+            config,
+            "serve",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
         )
         try:
             wait_for_port(self.port, 30)
         except TimeoutError:
             self.stop()
             raise
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture
@@ -236,26 +250,13 @@ def run_cli(config: dict, *args: str, timeout: float = 120) -> subprocess.Comple
     )
 
 
-class Worker:
+class Worker(LoggedProcess):
     """A real ``loyalty-social worker`` process (RQ SimpleWorker) against the test Redis."""
 
-    def __init__(self, config: dict, *args: str):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "loyalty_social.cli", "worker", *args],
-            env=process_env(config),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+    stop_seconds = 15
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    def __init__(self, config: dict, *args: str):
+        super().__init__(config, "worker", *args)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The transactional outbox: written in the caller's transaction, delivered in batches, retried.
 
-Writing: ``record_award``/``record_reversal``/``record_offer_*``/``publish`` add outbox rows to
+Writing: ``record_awards``/``record_reversal``/``record_offer_*``/``publish`` add outbox rows to
 the caller's session; the caller's commit makes them durable together with what caused them.
 After that commit a session hook hands the new ids to a delivery job (RQ, or the in-process
 pump on the embedded default). If the process dies first, the sweeper finds the rows.
@@ -36,7 +36,7 @@ from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
 from ..intake.signature import generate_secret
-from ..sql import newest_first_page
+from ..sql import insert_rows, newest_first_page, run_insert
 from ..timeutil import isoformat, utcnow
 from .adapters import (
     CREDIT,
@@ -77,27 +77,39 @@ DELIVERIES = Counter(
 # --- Writing the outbox (inside the caller's transaction) --------------------------------
 
 
-def record_award(award_id: str, grant) -> str:
-    """Queue the backend credit for a new award (and publish ``award.created``).
+def record_awards(grants) -> None:
+    """Queue the backend credit of each new award (and publish ``award.created``), for a
+    whole batch in one INSERT.
 
-    ``grant`` is the ``rewards.service.Grant`` that produced it. Call before the commit that
-    writes the award: both land in one transaction.
+    ``grants``: the ``rewards.service.Grant`` of each award. Call before the commit that writes
+    the awards: both land in one transaction.
     """
-    payload = {
-        "award_id": award_id,
-        "member_id": grant.member_id,
-        "points": grant.points,
-        "rule_id": grant.rule_id,
-        "rule_version": grant.rule_version,
-        "event_id": grant.event_id,
-        "object_key": grant.object_key,
-        "awarded_at": isoformat(utcnow()),
-    }
-    row = _add(BACKEND, CREDIT, award_id, payload, award_id=award_id)
-    publish("award.created", payload, award_id=award_id)
-    if row.status == "delivered":  # the ledger adapter: our ledger is the record, done now
-        publish("award.delivered", _delivered_payload(row), award_id=award_id)
-    return row.id
+    if not grants:
+        return
+    now = utcnow()
+    awarded_at = isoformat(now)
+    rows = []
+    for grant in grants:
+        payload = {
+            "award_id": grant.award_id,
+            "member_id": grant.member_id,
+            "points": grant.points,
+            "rule_id": grant.rule_id,
+            "rule_version": grant.rule_version,
+            "event_id": grant.event_id,
+            "object_key": grant.object_key,
+            "awarded_at": awarded_at,
+        }
+        rows.append(_row(BACKEND, CREDIT, grant.award_id, payload, now, award_id=grant.award_id))
+    connection = db.session.connection()
+    run_insert(connection, insert_rows(connection, Delivery.__table__, list(rows[0])), rows)
+    _kick_after_commit([row["id"] for row in rows if row["status"] == "pending"])
+    if _subscribers("award.created") or _subscribers("award.delivered"):
+        for row in rows:
+            publish("award.created", row["payload"], award_id=row["award_id"])
+            if row["status"] == "delivered":  # the ledger adapter: our ledger is the record
+                delivered = {**row["payload"], "delivered_at": isoformat(row["delivered_at"])}
+                publish("award.delivered", delivered, award_id=row["award_id"])
 
 
 def record_reversal(award_ids: list[str], event_id: str, reason: str) -> list[str]:
@@ -169,34 +181,49 @@ def _find(target: str, award_or_key: str, event_type: str | None = None) -> Deli
     return db.session.scalars(query.limit(1)).first()
 
 
-def _add(target, kind, key, payload, *, award_id=None, event_type=None, after=None) -> Delivery:
-    config = current_app.config
-    now = utcnow()
+def _row(target, kind, key, payload, now, *, award_id=None, event_type=None, after=None) -> dict:
+    """One outbox row: delivered at once by a local adapter, blocked with the row it must
+    follow when that one was given up on, else pending."""
     status, delivered_at, error = "pending", None, None
     if target == BACKEND and adapter().local:
         status, delivered_at = "delivered", now
     elif after is not None and after.status in GIVEN_UP:
         status, error = after.status, _blocked_error(after)
+    return {
+        "id": new_id("dlv"),
+        "target": target,
+        "kind": kind,
+        "idempotency_key": key,
+        "event_type": event_type,
+        "award_id": award_id,
+        "payload": payload,
+        "after_id": after.id if after is not None else None,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "give_up_at": now + timedelta(seconds=current_app.config["DELIVERY_RETRY_HORIZON_SECONDS"]),
+        "enqueued_at": now,  # handed to a job right after the commit
+        "created_at": now,
+        "delivered_at": delivered_at,
+        "last_error": error,
+    }
+
+
+def _add(target, kind, key, payload, *, award_id=None, event_type=None, after=None) -> Delivery:
     row = Delivery(
-        id=new_id("dlv"),
-        target=target,
-        kind=kind,
-        idempotency_key=key,
-        event_type=event_type,
-        award_id=award_id,
-        payload=payload,
-        after_id=after.id if after is not None else None,
-        status=status,
-        attempts=0,
-        next_attempt_at=now,
-        give_up_at=now + timedelta(seconds=config["DELIVERY_RETRY_HORIZON_SECONDS"]),
-        enqueued_at=now,  # handed to a job right after the commit
-        created_at=now,
-        delivered_at=delivered_at,
-        last_error=error,
+        **_row(
+            target,
+            kind,
+            key,
+            payload,
+            utcnow(),
+            award_id=award_id,
+            event_type=event_type,
+            after=after,
+        )
     )
     db.session.add(row)
-    if status == "pending":
+    if row.status == "pending":
         _kick_after_commit([row.id])
     return row
 

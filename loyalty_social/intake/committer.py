@@ -12,19 +12,17 @@ batches, off the request path. If enqueueing fails (Redis down), the events simp
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import select, update
 
 from ..batching import BatchingThread
+from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
 from .models import ActivityEvent
 
@@ -42,61 +40,18 @@ class StoreResult:
     outcome: dict | None = None
 
 
-_INSERT_EVENTS_SQLITE = (
-    sqlite.insert(EVENTS)
-    .on_conflict_do_nothing(index_elements=["source_name", "webhook_id"])
-    .returning(EVENTS.c.source_name, EVENTS.c.webhook_id)
-)
-# PostgreSQL: one statement text whatever the batch size, with the whole batch as one JSON
-# parameter: json.dumps (C) encodes it, where per-column arrays cost psycopg a Python loop per
-# value, and neither SQLAlchemy nor psycopg re-prepares anything per batch.
-_INTAKE_COLUMNS = {
-    "id": "varchar",
-    "source_name": "varchar",
-    "webhook_id": "varchar",
-    "type": "varchar",
-    "type_version": "integer",
-    "member_id": "varchar",
-    "occurred_at": "timestamptz",
-    "received_at": "timestamptz",
-    "evidence": "varchar",
-    "evidence_claimed": "varchar",
-    "object_key": "varchar",
-    "data": "json",
-    "body_sha256": "varchar",
-    "status": "varchar",
-    "attempts": "integer",
-    "enqueued_at": "timestamptz",
-}
-_COLUMN_LIST = ", ".join(_INTAKE_COLUMNS)
-_RECORD_TYPE = ", ".join(f"{name} {kind}" for name, kind in _INTAKE_COLUMNS.items())
-# Built from the constant column list above only; values travel as one bound parameter.
-_INSERT_EVENTS_POSTGRESQL = text(
-    f"INSERT INTO activity_event ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} "  # noqa: S608
-    f"FROM json_to_recordset(CAST(:rows AS json)) AS r({_RECORD_TYPE}) "
-    "ON CONFLICT (source_name, webhook_id) DO NOTHING RETURNING source_name, webhook_id"
-)
-
-
 def _insert_new(connection, rows: list[dict]) -> set[tuple]:
     """Insert rows whose (source, webhook-id) is new; return the keys inserted."""
-    if connection.dialect.name == "postgresql":
-        batch = json.dumps(
-            [{name: row[name] for name in _INTAKE_COLUMNS} for row in rows],
-            default=datetime.isoformat,
-        )
-        result = connection.execute(_INSERT_EVENTS_POSTGRESQL, {"rows": batch})
-    else:
-        result = connection.execute(_INSERT_EVENTS_SQLITE, rows)
-    return {tuple(r) for r in result}
+    keys = ["source_name", "webhook_id"]
+    return {tuple(r) for r in insert_ignoring_duplicates(connection, EVENTS, rows, keys)}
 
 
 def store_events(connection, rows: list[dict]) -> list[StoreResult]:
     """Write a batch of new events in one transaction; report each row's outcome in order.
 
-    One INSERT per batch whose text does not depend on the batch size, so a batch costs no SQL
-    compilation. Only repeats cost a second query: new rows are known from RETURNING, and a
-    repeat inside the same batch is compared with the row that won.
+    One INSERT per batch whose text does not depend on the batch size (``sql.insert_rows``),
+    so a batch costs no SQL compilation. Only repeats cost a second query: new rows are known
+    from RETURNING, and a repeat inside the same batch is compared with the row that won.
     """
     first = _first_rows(rows)
     with connection.begin():

@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, text, update
 
 from ..errors import Problem
 from ..extensions import db
@@ -120,20 +120,62 @@ def claim_pending(event_ids: list[str]) -> list[ActivityEvent]:
     return list(db.session.scalars(query))
 
 
-def object_removed(object_key: str, removal_type: str) -> bool:
-    """Has a removal of this object arrived (in any order relative to the original)?"""
-    query = db.select(ActivityEvent.id).where(
-        ActivityEvent.object_key == object_key, ActivityEvent.type == removal_type
+def removed_objects(object_keys: set[str], removal_types: set[str]) -> set[str]:
+    """Of these objects, those a removal has arrived for (in any order relative to the
+    original): one query for a whole batch."""
+    if not object_keys:
+        return set()
+    query = db.select(ActivityEvent.object_key).where(
+        ActivityEvent.object_key.in_(sorted(object_keys)), ActivityEvent.type.in_(removal_types)
     )
-    return db.session.execute(query.limit(1)).first() is not None
+    return set(db.session.scalars(query.distinct()))
 
 
-def mark_processed(event: ActivityEvent, outcome: dict) -> None:
-    event.status = "processed"
-    event.processed_at = utcnow()
-    event.attempts += 1
-    event.outcome = outcome
-    event.error = None
+def mark_processed(outcomes: dict[str, dict]) -> None:
+    """Record a batch's outcomes (event id -> outcome) in one statement."""
+    if not outcomes:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            _MARK_PROCESSED_POSTGRESQL,
+            {
+                "now": utcnow(),
+                "rows": json.dumps(
+                    [
+                        {"id": event_id, "outcome": outcome}
+                        for event_id, outcome in outcomes.items()
+                    ],
+                    default=str,
+                ),
+            },
+        )
+        return
+    table = ActivityEvent.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            status="processed",
+            processed_at=bindparam("b_now"),
+            attempts=table.c.attempts + 1,
+            outcome=bindparam("b_outcome"),
+            error=None,
+        )
+    )
+    now = utcnow()
+    connection.execute(
+        statement,
+        [{"b_id": k, "b_outcome": v, "b_now": now} for k, v in outcomes.items()],
+    )
+
+
+# The whole batch as one JSON parameter (see sql.insert_rows for why).
+_MARK_PROCESSED_POSTGRESQL = text(
+    "UPDATE activity_event AS e SET status = 'processed', processed_at = :now, "
+    "attempts = e.attempts + 1, outcome = r.outcome, error = NULL "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS r(id varchar, outcome json) WHERE e.id = r.id"
+)
 
 
 def mark_failed(event_id: str, error: str) -> None:

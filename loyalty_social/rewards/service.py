@@ -25,7 +25,7 @@ from ..delivery import service as delivery
 from ..errors import Problem
 from ..extensions import db
 from ..ids import _ALPHABET, new_id
-from ..sql import dialect_insert, newest_first_page
+from ..sql import insert_ignoring_duplicates, insert_rows, newest_first_page, run_insert
 from ..timeutil import utcnow
 from .models import Award, Balance, LedgerEntry
 
@@ -82,13 +82,11 @@ def pay(items: list[Grant]) -> list[str | None]:
     ]
     connection = db.session.connection()
     table = Award.__table__
-    # executemany (one cached statement, rows sent in bulk) with RETURNING of what went in.
-    statement = (
-        dialect_insert(connection, table)
-        .on_conflict_do_nothing(index_elements=["rule_id", "event_id"])
-        .returning(table.c.rule_id, table.c.event_id)
-    )
-    inserted = {tuple(row) for row in connection.execute(statement, rows)}
+    # One statement for the batch, with RETURNING of what went in (a repeat inserts nothing).
+    inserted = {
+        tuple(row)
+        for row in insert_ignoring_duplicates(connection, table, rows, ["rule_id", "event_id"])
+    }
     result: list[str | None] = []
     credits = []
     for item in items:
@@ -130,10 +128,11 @@ def _credit(items: list[Grant], now, actor: str | None = None) -> None:
                     )
                 )
             state["dirty"] = True
-            delivery.record_award(item.award_id, item)  # the outbox row commits with the award
         for offer_id in item.offers:
             offer_service.grant_offer(offer_id, item.member_id, item.award_id, now)
     _write(entries, balances, now)
+    # The outbox rows commit with the awards.
+    delivery.record_awards([item for item in items if item.points])
 
 
 def reverse(
@@ -364,7 +363,8 @@ def _balances(member_ids: set[str]) -> dict[str, dict]:
 def _write(entries: list[dict], balances: dict, now) -> None:
     connection = db.session.connection()
     if entries:
-        connection.execute(LedgerEntry.__table__.insert(), entries)
+        ledger = LedgerEntry.__table__
+        run_insert(connection, insert_rows(connection, ledger, list(entries[0])), entries)
     rows = [
         {"member_id": m, "points": s["points"], "debt": s["debt"], "updated_at": now}
         for m, s in sorted(balances.items())
@@ -372,7 +372,7 @@ def _write(entries: list[dict], balances: dict, now) -> None:
     ]
     if rows:
         table = Balance.__table__
-        statement = dialect_insert(connection, table)
+        statement = insert_rows(connection, table, list(rows[0]))
         statement = statement.on_conflict_do_update(
             index_elements=["member_id"],
             set_={
@@ -381,7 +381,7 @@ def _write(entries: list[dict], balances: dict, now) -> None:
                 "updated_at": statement.excluded.updated_at,
             },
         )
-        connection.execute(statement, rows)
+        run_insert(connection, statement, rows)
 
 
 def balance(member_id: str) -> int:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, tuple_
 
 from ..extensions import db
-from ..sql import dialect_insert
+from ..sql import insert_rows, run_insert
 from .models import RuleCounter
 
 LIFE = "life"
@@ -166,7 +166,7 @@ class CounterStore:
         self.deltas.clear()
         connection = db.session.connection()
         table = RuleCounter.__table__
-        statement = dialect_insert(connection, table)
+        statement = insert_rows(connection, table, list(rows[0]))
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=["member_id", "bucket", "scope"],
@@ -181,7 +181,7 @@ class CounterStore:
                 ),
             },
         )
-        connection.execute(statement, rows)
+        run_insert(connection, statement, rows)
 
 
 class DryCounterStore(CounterStore):

@@ -38,9 +38,6 @@ class PreviewEnv(ProcessingEnv):
                 return f"the {model.__tablename__}'s budget is spent"
         return None
 
-    def object_removed(self, event):
-        return ProcessingEnv.object_removed(self, event) if event.object_key else False
-
 
 def preview(payload: dict) -> dict:
     """What the rule would do (``payload``: PreviewSchema or SavedPreviewSchema, loaded)."""

@@ -92,7 +92,15 @@ def consent_ref(record, member_id: str) -> str:
 class ProcessingEnv(Env):
     """The batch's view of the world: preloaded, locked, written back at the end."""
 
-    def __init__(self, store, existing: set[tuple[str, str]], config, count_all: bool):
+    def __init__(
+        self,
+        store,
+        existing: set[tuple[str, str]],
+        config,
+        count_all: bool,
+        removed: set[str] | None = None,
+        budgets=None,
+    ):
         super().__init__(
             store,
             program_tz=config["PROGRAM_TIMEZONE"],
@@ -101,15 +109,21 @@ class ProcessingEnv(Env):
             count_all=count_all,
         )
         self.existing = existing
+        self.removed = removed
+        self.budgets = budgets
 
     def already_awarded(self, rule_id, event_id):
         return (rule_id, event_id) in self.existing
 
     def object_removed(self, event):
+        """Has a removal of this event's object arrived? ``removed``: preloaded for a batch;
+        None (previews, backtests): asked of the database."""
         removal = REMOVED_BY.get(event.type)
-        return bool(
-            removal and event.object_key and intake.object_removed(event.object_key, removal)
-        )
+        if removal is None or not event.object_key:
+            return False
+        if self.removed is not None:
+            return event.object_key in self.removed
+        return bool(intake.removed_objects({event.object_key}, {removal}))
 
     def fetch_consent(self, member_id):
         from ..consent.service import has_consent
@@ -121,7 +135,7 @@ class ProcessingEnv(Env):
         return sorted({a.provider for a in identity.linked_accounts(member_id)})
 
     def take_budget(self, rule, points):
-        return rules.take_budget(rule, points)
+        return self.budgets.take(rule, points)
 
 
 def existing_awards(event_ids: list[str]) -> set[tuple[str, str]]:
@@ -160,14 +174,20 @@ class Batch:
         by_type = self.rule_set.by_type
         listening = {e.id: self.rule_set.rules(e.type) for e in self.events}
         involved = list({r.id: r for rs in listening.values() for r in rs}.values())
-        rules.lock_budgets(involved)
+        budgets = rules.Budgets(involved)
         offer_service.lock_offers(o for r in involved for o in r.plan.offers)
         store = CounterStore()
         count_all = any(
             c[0] == "*" for index in by_type.values() for r in index.rules for c in r.counters
         )
+        removable = {e.object_key for e in self.events if e.type in REMOVED_BY and e.object_key}
         self.env = ProcessingEnv(
-            store, existing_awards([e.id for e in self.events]), current_app.config, count_all
+            store,
+            existing_awards([e.id for e in self.events]),
+            current_app.config,
+            count_all,
+            removed=intake.removed_objects(removable, set(REMOVALS)),
+            budgets=budgets,
         )
         # Conditions that read only the event and the member are checked here, once: the
         # rule index rules out those whose first clause cannot hold, the others are prechecked,
@@ -199,11 +219,13 @@ class Batch:
             if member.id not in updated:
                 self.facts[event.id] = facts
         store.load(keys)
+        outcomes = {}
         for event in self.events:
-            outcome = self.evaluate(event, listening[event.id])
-            intake.mark_processed(event, outcome)
+            outcomes[event.id] = self.evaluate(event, listening[event.id])
+        intake.mark_processed(outcomes)
         self.flush_grants()
         store.flush()
+        budgets.flush()
 
     def flush_grants(self) -> None:
         rewards.pay(self.grants)

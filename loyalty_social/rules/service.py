@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from ..extensions import db
 from ..ids import new_id
@@ -358,71 +358,91 @@ def get_campaign(campaign_id: str) -> Campaign:
     return campaign
 
 
-# --- Budgets (shared across members: conditional UPDATEs) -----------------------------------
+# --- Budgets (shared across members: locked for the batch, spent in memory) ----------------
 
 
-def lock_budgets(rules: list[CompiledRule]) -> None:
-    """Lock the budget rows a batch may consume, in one global order, before consuming any.
+class Budgets:
+    """The rule and campaign budgets a batch may spend, locked for its transaction.
 
-    Consumption is a conditional UPDATE (atomic on its own); taking the row locks up front,
-    sorted, keeps two workers that pay under the same rules from deadlocking.
+    The rows are read FOR UPDATE up front in one global order (rules, then campaigns, each
+    sorted), so two workers paying under the same rules never deadlock and never spend the
+    same points: the second waits for the first's commit and then reads what is left. Awards
+    spend from these copies; ``flush`` writes the new totals, one statement per table, in the
+    batch's transaction. (An UPDATE per award cost more than evaluating the award.)
     """
-    if db.session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already serialises writers
-    campaign_ids = sorted({r.campaign_id for r in rules if r.campaign_id})
-    rule_ids = sorted({r.id for r in rules if r.has_budget})
-    if campaign_ids:
-        db.session.execute(
-            db.select(Campaign.id)
-            .where(Campaign.id.in_(campaign_ids))
-            .order_by(Campaign.id)
-            .with_for_update()
-        ).all()
-    if rule_ids:
-        db.session.execute(
-            db.select(Rule.id).where(Rule.id.in_(rule_ids)).order_by(Rule.id).with_for_update()
-        ).all()
 
-
-def take_budget(rule: CompiledRule, points: int) -> str | None:
-    """Consume the rule's and its campaign's budget atomically; words when either is spent."""
-    if rule.has_budget:
-        table = Rule.__table__
-        if not _consume(table, rule.id, points):
-            limits = _budget_words(rule.budget_points, rule.budget_count)
-            return f"the rule's budget is spent ({limits})"
-    if rule.campaign_id:
-        table = Campaign.__table__
-        if not _consume(table, rule.campaign_id, points):
-            campaign = db.session.get(Campaign, rule.campaign_id)
-            limits = (
-                _budget_words(campaign.budget_points, campaign.budget_count)
-                if campaign
-                else "unknown campaign"
+    def __init__(self, rules: list[CompiledRule]):
+        self.rows: dict[tuple[str, str], list] = {}
+        self.dirty: set[tuple[str, str]] = set()
+        wanted = (
+            ("rule", Rule, sorted({r.id for r in rules if r.has_budget})),
+            ("campaign", Campaign, sorted({r.campaign_id for r in rules if r.campaign_id})),
+        )
+        for kind, model, ids in wanted:
+            if not ids:
+                continue
+            query = (
+                db.select(
+                    model.id,
+                    model.budget_points,
+                    model.budget_count,
+                    model.spent_points,
+                    model.spent_count,
+                )
+                .where(model.id.in_(ids))
+                .order_by(model.id)
+                .with_for_update()
             )
-            if rule.has_budget:  # give back what the rule's budget took
-                _release(Rule.__table__, rule.id, points)
-            return f"the campaign's budget is spent ({limits})"
-    return None
+            for row_id, *values in db.session.execute(query):
+                self.rows[(kind, row_id)] = values
+
+    def take(self, rule: CompiledRule, points: int) -> str | None:
+        """Spend the rule's and its campaign's budget; words when either is spent."""
+        keys = []
+        if rule.has_budget:
+            keys.append(("rule", rule.id))
+        if rule.campaign_id:
+            keys.append(("campaign", rule.campaign_id))
+        for kind, row_id in keys:
+            row = self.rows.get((kind, row_id))
+            if row is None:
+                return f"the {kind}'s budget is spent (unknown {kind})"
+            budget_points, budget_count, spent_points, spent_count = row
+            if (budget_points is not None and spent_points + points > budget_points) or (
+                budget_count is not None and spent_count + 1 > budget_count
+            ):
+                return (
+                    f"the {kind}'s budget is spent ({_budget_words(budget_points, budget_count)})"
+                )
+        for key in keys:
+            row = self.rows[key]
+            row[2] += points
+            row[3] += 1
+            self.dirty.add(key)
+        return None
+
+    def flush(self) -> None:
+        connection = db.session.connection()
+        for kind, model in (("rule", Rule), ("campaign", Campaign)):
+            changes = [
+                {"b_id": row_id, "b_points": row[2], "b_count": row[3]}
+                for (k, row_id), row in sorted((key, self.rows[key]) for key in self.dirty)
+                if k == kind
+            ]
+            if changes:
+                table = model.__table__
+                statement = (
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"))
+                    .values(spent_points=bindparam("b_points"), spent_count=bindparam("b_count"))
+                )
+                connection.execute(statement, changes)
+        self.dirty.clear()
 
 
 def _budget_words(points, count) -> str:
     parts = [f"{points} points" if points else "", f"{count} awards" if count else ""]
     return " / ".join(p for p in parts if p) or "none"
-
-
-def _consume(table, row_id: str, points: int) -> bool:
-    c = table.c
-    statement = (
-        update(table)
-        .where(
-            c.id == row_id,
-            (c.budget_points.is_(None)) | (c.spent_points + points <= c.budget_points),
-            (c.budget_count.is_(None)) | (c.spent_count + 1 <= c.budget_count),
-        )
-        .values(spent_points=c.spent_points + points, spent_count=c.spent_count + 1)
-    )
-    return db.session.execute(statement).rowcount == 1
 
 
 def _release(table, row_id: str, points: int) -> None:

@@ -37,7 +37,7 @@ def test_two_workers_racing_for_the_same_cap_pay_it_exactly(pg_rapp, pg_config, 
     deadline = time.monotonic() + 120
     while any(w.process.poll() is None for w in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert all(w.process.returncode == 0 for w in workers)
+    assert all(w.process.returncode == 0 for w in workers), [w.log() for w in workers]
     with pg_rapp.app_context():
         awards = list(db.session.scalars(db.select(Award)))
         capped = [a for a in awards if a.rule_id == cap_rule]
