@@ -159,7 +159,7 @@ def _scan(backtest: Backtest, progress) -> dict:
         members = _members({e.member_id for e in events})
         keys = set()
         for event in events:
-            keys |= env.activity_keys(event, [rule])
+            keys |= env.activity_keys(event, rule.counters)
         env.counters.load(keys)
         for event in events:
             env.count_activity(event)

@@ -280,8 +280,9 @@ class Env:
         self._consent: dict[str, str | None] = {}
 
     # Overridden where the answer comes from the database.
-    def already_awarded(self, rule_id: str, event_id: str) -> bool:
-        return False
+    def awarded_rules(self, event_id: str) -> set[str] | frozenset:
+        """Rules that already paid for this event (a replay): they are not decided again."""
+        return frozenset()
 
     def object_removed(self, event) -> bool:
         return False
@@ -312,22 +313,20 @@ class Env:
         by the backend (member attribute ``flagged``)."""
         return bool((member.attributes or {}).get("flagged"))
 
-    def activity_keys(self, event, rules: list[CompiledRule]) -> set[tuple[str, str, str]]:
-        """The activity counter cells this event writes and its rules' conditions read."""
+    def activity_keys(self, event, counters) -> set[tuple[str, str, str]]:
+        """The activity counter cells this event writes and its rules' conditions read
+        (``counters``: the ``(event_type, period, days)`` they read)."""
         day = local_date(event.occurred_at, self.program_tz)
         member_id = event.member_id
         keys = set()
         for scope in self.activity_scopes(event):
             keys.update((member_id, b, scope) for b in (day_key(day), month_key(day), LIFE))
-        for rule in rules:
-            for event_type, period, days in rule.counters:
-                scope = f"t:{event_type}"
-                if period in ("week", "rolling"):
-                    keys.update(
-                        (member_id, day_key(d), scope) for d in window_days(period, day, days)
-                    )
-                else:
-                    keys.add((member_id, period_key(period, day), scope))
+        for event_type, period, days in counters:
+            scope = f"t:{event_type}"
+            if period in ("week", "rolling"):
+                keys.update((member_id, day_key(d), scope) for d in window_days(period, day, days))
+            else:
+                keys.add((member_id, period_key(period, day), scope))
         if self.ceiling:
             keys.add((member_id, day_key(day), GLOBAL))
         return keys
@@ -435,36 +434,33 @@ def evaluate_event(
     env: Env,
     precheck: dict | None = None,
     facts: Facts | None = None,
-    gated_out: set[str] | None = None,
+    selection=None,
 ) -> tuple[list[Decision], list[list]]:
     """Decide every listening rule for one event, consuming limits as awards are decided.
 
     Returns the decisions, and the rules whose conditions did not match as compact records
     ``[rule_id, rule_version, clause, value seen]`` (stored as data and put into words only
-    when someone asks). Rules in ``gated_out`` (the rule index found their first clause cannot
-    hold) get no record at all when nothing earlier in the order of checks applies to them:
-    the outcome records the value seen once for all of them.
+    when someone asks). ``selection`` (``index.Selection``): rules gated out by the rule index
+    get no record at all when nothing earlier in the order of checks applies to them (the
+    outcome records the values seen once for all of them), and only its candidates are visited
+    unless the event is a replay or its object was removed.
     """
     facts = facts or Facts(event, member, env)
     decisions: list[Decision] = []
     not_matched: list[list] = []
     stopped_by: CompiledRule | None = None
-    removed: bool | None = None
+    awarded = env.awarded_rules(event.id)
+    removed = env.object_removed(event)
+    gated_out = selection.gated_out if selection is not None else frozenset()
+    visit_all = selection is None or bool(awarded) or removed
     rank = evidence_rank(event.evidence)
     at = event.occurred_at
-    for rule in rules:
-        if env.already_awarded(rule.id, event.id):
+    for rule in rules if visit_all else selection.candidates:
+        if rule.id in awarded:
             decision = Decision(rule, "duplicate", "duplicate", "already awarded")
         elif stopped_by is not None:
-            decision = _skip(
-                rule,
-                "exclusive",
-                f"the exclusive rule {stopped_by.name!r} (priority {stopped_by.priority}) "
-                "already rewarded this activity",
-            )
+            decision = _stopped(rule, stopped_by)
         else:
-            if removed is None:
-                removed = env.object_removed(event)
             if (
                 not removed
                 and rank >= rule.min_rank
@@ -472,7 +468,7 @@ def evaluate_event(
                 and (rule.ends_at is None or at < rule.ends_at)
             ):
                 # The conditions are the explanation: recorded as data, not as a decision.
-                if gated_out and rule.id in gated_out:
+                if rule.id in gated_out:
                     continue
                 failed = precheck.get(rule.id) if precheck else None
                 if failed is not None:
@@ -483,7 +479,20 @@ def evaluate_event(
         decisions.append(decision)
         if decision.stops_lower and stopped_by is None:
             stopped_by = rule
+    if stopped_by is not None and not visit_all:
+        # Gated-out rules below an exclusive rule that paid were not visited: it stopped them.
+        visited = {d.rule.id for d in decisions}
+        below = rules[rules.index(stopped_by) + 1 :]
+        decisions += [_stopped(r, stopped_by) for r in below if r.id not in visited]
     return decisions, not_matched
+
+
+def _stopped(rule: CompiledRule, by: CompiledRule) -> Decision:
+    return _skip(
+        rule,
+        "exclusive",
+        f"the exclusive rule {by.name!r} (priority {by.priority}) already rewarded this activity",
+    )
 
 
 NOT_CHECKED = object()

@@ -24,45 +24,89 @@ from .conditions import MISSING
 from .evaluation import CompiledRule
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What the index decided for one event."""
+
+    gated_out: frozenset[str]  # rule ids whose first clause cannot hold
+    seen: dict  # gated field -> value seen (stored with the outcome: "it was ...")
+    # The rules still to go through evaluation, highest priority first: those not gated out,
+    # and gated-out ones a schedule or minimum evidence may explain first.
+    candidates: list[CompiledRule]
+
+
+_UNINDEXED = object()  # a value the index cannot look up (a list, an object)
+_MAX_SELECTIONS = 4096
+_NONE: frozenset = frozenset()
+
+
 @dataclass
 class TypeIndex:
     """The active rules of one event type, highest priority first, and their gates."""
 
     rules: list[CompiledRule]
-    # field -> value -> rules whose first clause accepts that value
+    # field -> value -> ids of the rules whose first clause accepts that value
     by_value: dict[str, dict] = field(default_factory=dict)
-    # field -> every rule gated on it
-    by_field: dict[str, list[CompiledRule]] = field(default_factory=dict)
+    # field -> ids of every rule gated on it
+    by_field: dict[str, frozenset] = field(default_factory=dict)
+    # the same values seen -> the same selection: computed once per combination of values
+    selections: dict[tuple, Selection] = field(default_factory=dict)
+    # every (event_type, period, days) counter the rules' conditions read
+    counters: frozenset = frozenset()
 
     @classmethod
     def build(cls, rules: list[CompiledRule]) -> TypeIndex:
         index = cls(rules)
+        by_field: dict[str, set] = {}
         for rule in rules:
             if rule.gate is None:
                 continue
             path, _pointer, values = rule.gate
-            index.by_field.setdefault(path, []).append(rule)
+            by_field.setdefault(path, set()).add(rule.id)
             bucket = index.by_value.setdefault(path, {})
-            for value in dict.fromkeys(values):  # `in [1, 1]` lists a rule once
-                bucket.setdefault(value, []).append(rule)
+            for value in values:
+                bucket.setdefault(value, set()).add(rule.id)
+        index.by_field = {path: frozenset(ids) for path, ids in by_field.items()}
+        index.counters = frozenset(c for rule in rules for c in rule.counters)
         return index
 
-    def gated_out(self, facts) -> tuple[set[str], dict]:
-        """Ids of rules whose first clause cannot hold for these facts, and the values seen
-        per gated field (stored with the outcome: the explanations' "it was ...")."""
+    def select(self, facts) -> Selection:
+        """The rules this event's values rule out, and those left to evaluate."""
+        key = []
+        for path in self.by_field:
+            actual = facts.get(path)
+            # The type too: 1, 1.0 and True look up the same rules but read differently.
+            indexed = actual is MISSING or _hashable(actual)
+            key.append((type(actual), actual) if indexed else _UNINDEXED)
+        key = tuple(key)
+        selection = self.selections.get(key)
+        if selection is None:
+            if len(self.selections) >= _MAX_SELECTIONS:
+                self.selections.clear()
+            selection = self.selections[key] = self._select(key)
+        return selection
+
+    def _select(self, values: tuple) -> Selection:
         out: set[str] = set()
         seen: dict = {}
-        for path, rules in self.by_field.items():
-            actual = facts.get(path)
-            if actual is not MISSING and not _hashable(actual):
+        for (path, ids), value in zip(self.by_field.items(), values, strict=True):
+            if value is _UNINDEXED:
                 continue  # lists (linked networks) and objects: evaluated rule by rule
-            matching = self.by_value[path].get(actual, ()) if actual is not MISSING else ()
-            if len(matching) == len(rules):
+            actual = value[1]
+            matching = self.by_value[path].get(actual, _NONE) if actual is not MISSING else _NONE
+            if len(matching) == len(ids):
                 continue
-            keep = {rule.id for rule in matching}
-            out.update(rule.id for rule in rules if rule.id not in keep)
+            out |= ids - matching
             seen[path] = None if actual is MISSING else actual
-        return out, seen
+        candidates = [
+            rule
+            for rule in self.rules
+            if rule.id not in out
+            or rule.starts_at is not None
+            or rule.ends_at is not None
+            or rule.min_rank > 0
+        ]
+        return Selection(frozenset(out), seen, candidates)
 
 
 def _hashable(value) -> bool:

@@ -3,21 +3,23 @@
 A batch loads every counter it may read in one query, works on them in memory and writes the
 changes back as increments in one statement. That is safe because only transactions holding
 the member's row lock (processing sorts and locks a batch's members) write a member's counters;
-budgets, shared across members, are consumed with conditional UPDATEs instead
-(``service.take_budget``). Periods are calendar buckets in the rule's time zone; a rolling
-window of N days sums N daily buckets, so nothing ever scans a member's history.
+budgets, shared across members, are locked for the batch instead (``service.Budgets``).
+Periods are calendar buckets in the rule's time zone; a rolling window of N days sums N daily
+buckets, so nothing ever scans a member's history.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, tuple_
+from sqlalchemy import case, text, tuple_
 
+from ..dbtypes import UTCDateTime
 from ..extensions import db
 from ..sql import insert_rows, run_insert
 from .models import RuleCounter
@@ -97,6 +99,35 @@ class Cell:
     last_at: datetime | None = None
 
 
+# PostgreSQL: the keys as one JSON parameter joined on the primary key (one statement text and
+# an index lookup per key, whatever the batch).
+_READ_CELLS_POSTGRESQL = text(
+    "SELECT c.member_id, c.bucket, c.scope, c.count, c.points, c.last_at FROM rule_counter c "
+    "JOIN json_to_recordset(CAST(:keys AS json)) AS k(member_id varchar, bucket varchar, "
+    "scope varchar) ON c.member_id = k.member_id AND c.bucket = k.bucket AND c.scope = k.scope"
+)
+
+
+def _read_cells(keys: set[tuple[str, str, str]]):
+    """The stored cells among ``keys`` (SQLite: a superset when there are many)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = [{"member_id": m, "bucket": b, "scope": s} for m, b, s in keys]
+        return db.session.execute(
+            _READ_CELLS_POSTGRESQL.columns(last_at=UTCDateTime()), {"keys": json.dumps(rows)}
+        )
+    c = RuleCounter.__table__.c
+    if len(keys) <= 500:
+        where = tuple_(c.member_id, c.bucket, c.scope).in_(sorted(keys))
+    else:
+        members = sorted({k[0] for k in keys})
+        buckets = sorted({k[1] for k in keys})
+        scopes = sorted({k[2] for k in keys})
+        where = c.member_id.in_(members) & c.bucket.in_(buckets) & c.scope.in_(scopes)
+    return db.session.execute(
+        db.select(c.member_id, c.bucket, c.scope, c.count, c.points, c.last_at).where(where)
+    )
+
+
 class CounterStore:
     """Counters read and written by one batch (or a dry run: ``persist=False``)."""
 
@@ -114,16 +145,7 @@ class CounterStore:
         if not keys or not self.persist_reads:
             self.loaded |= keys
             return
-        members = sorted({k[0] for k in keys})
-        buckets = sorted({k[1] for k in keys})
-        scopes = sorted({k[2] for k in keys})
-        c = RuleCounter.__table__.c
-        if len(keys) <= 500:
-            where = tuple_(c.member_id, c.bucket, c.scope).in_(sorted(keys))
-        else:
-            where = c.member_id.in_(members) & c.bucket.in_(buckets) & c.scope.in_(scopes)
-        query = db.select(c.member_id, c.bucket, c.scope, c.count, c.points, c.last_at).where(where)
-        for member_id, bucket, scope, count, points, last_at in db.session.execute(query):
+        for member_id, bucket, scope, count, points, last_at in _read_cells(keys):
             key = (member_id, bucket, scope)
             if key in keys:
                 self.cells[key] = Cell(count, points, last_at)

@@ -79,7 +79,9 @@ def preview(payload: dict) -> dict:
     config = current_app.config
     env = PreviewEnv(ReadOnlyCounterStore(), set(), config, count_all=True)
     facts = Facts(event, member, env)
-    env.counters.load(env.activity_keys(event, [rule]) | rule.limit_keys(member_id, event, facts))
+    env.counters.load(
+        env.activity_keys(event, rule.counters) | rule.limit_keys(member_id, event, facts)
+    )
     env.count_activity(event)  # as if this event had arrived
     decision = decide(rule, event, member, facts, env, removed=_removed(env, event))
     result = {

@@ -33,6 +33,7 @@ from ..rewards import offers as offer_service
 from ..rewards import service as rewards
 from . import service as rules
 from .evaluation import Env, Facts, evaluate_event
+from .index import Selection
 from .limits import CounterStore
 
 log = logging.getLogger(__name__)
@@ -108,12 +109,14 @@ class ProcessingEnv(Env):
             velocity=config["VELOCITY_MAX_EVENTS_PER_DAY"],
             count_all=count_all,
         )
-        self.existing = existing
+        self.awarded: dict[str, set[str]] = {}
+        for rule_id, event_id in existing:
+            self.awarded.setdefault(event_id, set()).add(rule_id)
         self.removed = removed
         self.budgets = budgets
 
-    def already_awarded(self, rule_id, event_id):
-        return (rule_id, event_id) in self.existing
+    def awarded_rules(self, event_id):
+        return self.awarded.get(event_id, frozenset())
 
     def object_removed(self, event):
         """Has a removal of this event's object arrived? ``removed``: preloaded for a batch;
@@ -197,20 +200,19 @@ class Batch:
         keys = set()
         self.prechecks: dict[str, dict] = {}
         self.facts: dict[str, Facts] = {}
-        self.gated: dict[str, tuple[set, dict]] = {}
+        self.selections: dict[str, Selection] = {}
         self.views = {e.id: _view(e) for e in self.events}
         for event in self.events:
             member = self.members[event.member_id]
-            keys |= self.env.activity_keys(event, listening[event.id])
+            index = by_type.get(event.type)
+            keys |= self.env.activity_keys(event, index.counters if index else ())
             facts = Facts(self.views[event.id], member, self.env)
             precheck = self.prechecks[event.id] = {}
-            gated_out: set = set()
-            if member.id not in updated and event.type in by_type:
-                gated_out, seen = by_type[event.type].gated_out(facts)
-                self.gated[event.id] = (gated_out, seen)
-            for rule in listening[event.id]:
-                if rule.id in gated_out:
-                    continue
+            candidates = listening[event.id]
+            if member.id not in updated and index is not None:
+                selection = self.selections[event.id] = index.select(facts)
+                candidates = selection.candidates
+            for rule in candidates:
                 if rule.condition is not None and not rule.counters and member.id not in updated:
                     failed = precheck[rule.id] = rule.condition.failure(facts)
                     if failed is not None:
@@ -249,7 +251,7 @@ class Batch:
         if event.outcome is None:  # first processing: count the activity once
             self.env.count_activity(event)
         explanations = []
-        gated_out, seen = self.gated.get(event.id, (None, None))
+        selection = self.selections.get(event.id)
         decisions, not_matched = evaluate_event(
             self.views[event.id],
             member,
@@ -257,7 +259,7 @@ class Batch:
             self.env,
             self.prechecks.get(event.id),
             self.facts.get(event.id),
-            gated_out,
+            selection,
         )
         for decision in decisions:
             explanations.append(decision.explanation())
@@ -301,8 +303,8 @@ class Batch:
         outcome["explanations"] = explanations
         # [rule_id, rule_version, clause, value seen]: "did not apply" (explanations.py reads)
         outcome["not_matched"] = not_matched
-        if gated_out:
+        if selection is not None and selection.gated_out:
             # Every rule of this rule set gated on these fields and not recorded above did not
             # apply: its first clause failed on the value seen (explanations.py expands it).
-            outcome["gated"] = {"rule_set": self.rule_set.id, "seen": seen}
+            outcome["gated"] = {"rule_set": self.rule_set.id, "seen": selection.seen}
         return outcome

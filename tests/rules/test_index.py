@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty_social.extensions import db
+from loyalty_social.intake.models import ActivityEvent
+from loyalty_social.rewards.models import Award
 from loyalty_social.rules.explanations import member_explanation, rule_explanations
 from loyalty_social.rules.models import RuleSetSnapshot
 
@@ -129,3 +131,21 @@ def test_each_event_is_explained_by_the_rules_active_when_it_was_processed(rapp)
     assert before["gated"]["rule_set"] != after["gated"]["rule_set"]
     with rapp.app_context():
         assert db.session.scalar(select(func.count()).select_from(RuleSetSnapshot)) == 2
+
+
+def test_a_replayed_event_keeps_the_award_of_a_rule_it_would_now_gate_out(rapp):
+    rule_id = segment_rule(rapp, 1)
+    set_segment(rapp, 1)
+    first = send(rapp, "review.published", data=review("a"))
+    assert [a["rule_id"] for a in first["awards"]] == [rule_id]
+    set_segment(rapp, 2, at=T0 + timedelta(hours=1))
+    with rapp.app_context():
+        event = db.session.get(ActivityEvent, first["id"])
+        event.status = "pending"  # an operator's replay
+        db.session.commit()
+    process(rapp, first["id"])
+
+    record = explained(rapp, first)[rule_id]
+    assert record["code"] == "duplicate"
+    with rapp.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Award)) == 1
