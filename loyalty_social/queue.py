@@ -8,6 +8,7 @@ effects. Each job runs in a fresh app context, hence a fresh database session.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 from collections.abc import Callable
 
@@ -22,9 +23,16 @@ _worker_app: Flask | None = None
 
 
 def set_worker_app(app: Flask) -> None:
-    """The RQ worker's long-lived app; jobs push a fresh context of it each run."""
+    """The RQ worker's long-lived app; jobs push a fresh context of it each run.
+
+    Everything built so far (modules, app, mappers) lives as long as the worker: frozen out of
+    the garbage collector, which otherwise rescans it on every full collection while a batch
+    allocates hundreds of thousands of objects (measured: ~10 % of evaluation time).
+    """
     global _worker_app
     _worker_app = app
+    gc.collect()
+    gc.freeze()
 
 
 def _app() -> Flask:

@@ -110,14 +110,18 @@ def replay_event(event_id: str) -> ActivityEvent:
 
 
 def claim_pending(event_ids: list[str]) -> list[ActivityEvent]:
-    """Lock this batch's pending events; events another worker holds or finished are skipped."""
+    """Lock this batch's pending events, in the order received; events another worker holds or
+    finished are skipped (SKIP LOCKED never waits, so the lock order cannot deadlock).
+
+    Sorted here, not by the database: an ORDER BY received_at invites PostgreSQL to walk the
+    (status, received_at) index over every pending event instead of looking up these ids.
+    """
     query = (
         db.select(ActivityEvent)
         .where(ActivityEvent.id.in_(event_ids), ActivityEvent.status == "pending")
-        .order_by(ActivityEvent.received_at, ActivityEvent.id)
         .with_for_update(skip_locked=True)
     )
-    return list(db.session.scalars(query))
+    return sorted(db.session.scalars(query), key=lambda e: (e.received_at, e.id))
 
 
 def removed_objects(object_keys: set[str], removal_types: set[str]) -> set[str]:

@@ -19,6 +19,8 @@ class Award(db.Model):
         UniqueConstraint("rule_id", "event_id"),
         Index("ix_award_member_object", "member_id", "object_key"),
         Index("ix_award_status_created", "status", "created_at"),
+        # "Which rules already paid for these events?" is asked of every batch.
+        Index("ix_award_event", "event_id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

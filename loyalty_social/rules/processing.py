@@ -141,9 +141,15 @@ class ProcessingEnv(Env):
         return self.budgets.take(rule, points)
 
 
-def existing_awards(event_ids: list[str]) -> set[tuple[str, str]]:
+def existing_awards(events) -> set[tuple[str, str]]:
+    """(rule, event) pairs already paid for these events. Awards are written only in the
+    transaction that marks their event processed, so an event never processed before
+    (no attempt, no outcome) has none: only replays and retries are looked up."""
     from ..rewards.models import Award
 
+    event_ids = [e.id for e in events if e.attempts or e.outcome is not None]
+    if not event_ids:
+        return set()
     rows = db.session.execute(
         db.select(Award.rule_id, Award.event_id).where(Award.event_id.in_(event_ids))
     )
@@ -186,7 +192,7 @@ class Batch:
         removable = {e.object_key for e in self.events if e.type in REMOVED_BY and e.object_key}
         self.env = ProcessingEnv(
             store,
-            existing_awards([e.id for e in self.events]),
+            existing_awards(self.events),
             current_app.config,
             count_all,
             removed=intake.removed_objects(removable, set(REMOVALS)),

@@ -1,4 +1,5 @@
-"""rule sets: the rule index's snapshot of which rules were gated on which clause
+"""rule sets (the rule index's snapshot of which rules were gated on which clause), and an index
+on award.event_id (every batch asks which rules already paid for its events)
 
 Revision ID: 0005_rule_sets
 Revises: 0004_rules
@@ -26,7 +27,9 @@ def upgrade():
         sa.Column("created_at", loyalty_social.dbtypes.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rule_set")),
     )
+    op.create_index("ix_award_event", "award", ["event_id"])
 
 
 def downgrade():
+    op.drop_index("ix_award_event", table_name="award")
     op.drop_table("rule_set")
