@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import machine, save_json  # noqa: E402
+from _common import RESULTS, machine, png_bars, save_json, text_bars  # noqa: E402
 
 SECRETS = {
     "SECRET_KEY": "bench-secret-key-" + "x" * 32,
@@ -448,7 +448,31 @@ def main() -> int:
         if redis_server:
             redis_server.cleanup()
     save_json("evaluate.json", results)
+    report(results["runs"])
     return 0
+
+
+def report(runs: list[dict]) -> None:
+    """Events/s beside the no-op job rate and the 5x goal, as text and (with matplotlib) PNG."""
+    noop = [r["jobs_per_s"] for r in runs if r["label"] == "no-op RQ jobs"]
+    baseline = sum(noop) / len(noop)
+    rows = [("no-op RQ jobs/s (mean)", baseline), ("goal: 5x no-op", 5 * baseline)]
+    rows += [(r["label"], r["events_per_s"]) for r in runs if "events_per_s" in r]
+    print()
+    print(text_bars(rows, unit="/s"))
+    for label, value in rows[2:]:
+        print(f"{label}: {value / baseline:.2f}x the no-op job rate")
+    sustained = next((r for r in runs if "p99_s" in r), None)
+    if sustained:
+        print(
+            f"sustained {sustained['offered_per_s']}/s: intake -> processed p50 "
+            f"{sustained['p50_s']} s, p99 {sustained['p99_s']} s (goal p99 <= 2 s)"
+        )
+    chart = png_bars(
+        RESULTS / "evaluate.png", rows, "Events evaluated and paid per second, one worker", "/s"
+    )
+    if chart:
+        print(f"chart: {chart.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -37,13 +37,20 @@ def run_insert(connection, statement, rows: list[dict]):
     """Execute an ``insert_rows`` statement for ``rows`` (dicts with the same keys)."""
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, rows)
-    return connection.execute(statement, {"rows": json.dumps(rows, default=_json_value)})
+    return connection.execute(statement, {"rows": json.dumps(rows, default=_JsonValues())})
 
 
-def _json_value(value):
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+class _JsonValues(dict):
+    """``json.dumps(default=...)`` for one batch: a batch repeats the same few timestamps
+    (its ``now``) thousands of times, so each is formatted once."""
+
+    def __call__(self, value):
+        text = self.get(value)
+        if text is None:
+            if not isinstance(value, datetime | date):
+                raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+            text = self[value] = value.isoformat()
+        return text
 
 
 def insert_ignoring_duplicates(connection, table, rows: list[dict], keys: list[str]):
