@@ -2,11 +2,13 @@
 
 Members are created and locked first (sorted), so limits, balances and reversals for one
 member are decided one event at a time even with many workers. Shared rows (rule and campaign
-budgets, offers) are locked next, in one global order, so workers never deadlock. Everything a
-batch reads is loaded up front in a bounded number of queries (rules from the per-process
-cache, existing awards, every counter its limits and conditions may read), evaluated in
-memory, and written back at the end (awards, ledger, balances, counters: one statement each),
-so the database work per batch does not grow with the number of rules or a member's history.
+budgets, offers) are locked next, in one global order, so workers never deadlock; budgets are
+then spent in memory. Everything a batch reads is loaded up front in a bounded number of
+queries (rules from the per-process cache, indexed by their first clause so most are never
+evaluated; earlier awards of replayed events; removals; every counter its limits and
+conditions may read), evaluated in memory, and written back at the end (awards, ledger,
+balances, counters, outbox, outcomes: one statement each), so the database work per batch does
+not grow with the number of rules or a member's history.
 
 Every effect is unique per (rule, event), so a batch that runs twice (RQ retries, the
 sweeper, a replay) pays nothing twice.
@@ -186,9 +188,7 @@ class Batch:
         budgets = rules.Budgets(involved)
         offer_service.lock_offers(o for r in involved for o in r.plan.offers)
         store = CounterStore()
-        count_all = any(
-            c[0] == "*" for index in by_type.values() for r in index.rules for c in r.counters
-        )
+        count_all = any(c[0] == "*" for index in by_type.values() for c in index.counters)
         removable = {e.object_key for e in self.events if e.type in REMOVED_BY and e.object_key}
         self.env = ProcessingEnv(
             store,
