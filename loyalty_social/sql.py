@@ -49,6 +49,9 @@ class _JsonValues(dict):
         if text is None:
             if not isinstance(value, datetime | date):
                 raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+            if isinstance(value, datetime) and value.tzinfo is None:
+                # As dbtypes.UTCDateTime: PostgreSQL would read it in its session's time zone.
+                raise ValueError("naive datetime given; use timezone-aware UTC")
             text = self[value] = value.isoformat()
         return text
 
