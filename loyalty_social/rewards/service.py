@@ -14,8 +14,6 @@ what a reversal larger than the balance does: ``allow`` (go negative, visibly) o
 
 from __future__ import annotations
 
-import os
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -24,7 +22,7 @@ from flask import current_app
 from ..delivery import service as delivery
 from ..errors import Problem
 from ..extensions import db
-from ..ids import _ALPHABET, new_id
+from ..ids import OrderedIds, new_id
 from ..sql import insert_ignoring_duplicates, insert_rows, newest_first_page, run_insert
 from ..timeutil import utcnow
 from .models import Award, Balance, LedgerEntry
@@ -308,25 +306,7 @@ def admin_reverse(award_id: str, reason: str, actor: str | None) -> Award:
 # --- Ledger and balances -------------------------------------------------------------------
 
 
-class _Ids:
-    """Ledger ids that sort in the order they were made, even within one millisecond."""
-
-    def __init__(self):
-        self.last = 0
-
-    def next(self) -> str:
-        value = max(
-            (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(6), "big"), self.last + 1
-        )
-        self.last = value
-        chars = []
-        for _ in range(26):
-            chars.append(_ALPHABET[value & 31])
-            value >>= 5
-        return "led_" + "".join(reversed(chars))
-
-
-_ids = _Ids()
+_ids = OrderedIds("led")
 
 
 def _entry(item: Grant, kind, points, reason, now, actor, debt: int = 0) -> dict:
