@@ -1,5 +1,7 @@
 """The OpenAPI document, fuzzed with schemathesis: no 5xx, responses conform to the document."""
 
+from urllib.parse import unquote
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -53,13 +55,20 @@ def unauthenticated_schema(api_app):
     return schemathesis.openapi.from_wsgi("/api/openapi.json", api_app)
 
 
+def _unroutable(value) -> bool:
+    """A "/" starts another path segment; a line break is outside the ``path`` converter's
+    pattern (``.`` does not match it). Either way no route matches and 404 comes first."""
+    text = unquote(str(value))
+    return "/" in text or "\n" in text
+
+
 @schemathesis.pytest.from_fixture("unauthenticated_schema").parametrize()
 @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_without_credentials_is_401_problem(case):
     if case.method.upper() != case.operation.method.upper():
         return  # schemathesis also probes other methods: 405 there is right
-    if any("/" in str(value) for value in (case.path_parameters or {}).values()):
-        return  # a "/" inside a path parameter names another (unrouted) URL: 404 there is right
+    if any(_unroutable(value) for value in (case.path_parameters or {}).values()):
+        return  # such a path parameter names another (unrouted) URL: 404 there is right
     response = case.call()
     assert response.status_code == 401
     assert response.headers["content-type"] == ["application/problem+json"]

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, or_, text, update
 from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
-from ..sql import newest_first_page
+from ..sql import newest_first_page, rows_json
 from ..timeutil import utcnow
 from .catalogue import EVIDENCE_LEVELS, evidence_rank, known_types, lookup
 from .models import ActivityEvent
@@ -145,12 +145,8 @@ def mark_processed(outcomes: dict[str, dict]) -> None:
             _MARK_PROCESSED_POSTGRESQL,
             {
                 "now": utcnow(),
-                "rows": json.dumps(
-                    [
-                        {"id": event_id, "outcome": outcome}
-                        for event_id, outcome in outcomes.items()
-                    ],
-                    default=str,
+                "rows": rows_json(
+                    [{"id": event_id, "outcome": outcome} for event_id, outcome in outcomes.items()]
                 ),
             },
         )

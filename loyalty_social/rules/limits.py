@@ -11,7 +11,6 @@ buckets, so nothing ever scans a member's history.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -21,7 +20,7 @@ from sqlalchemy import case, text, tuple_
 
 from ..dbtypes import UTCDateTime
 from ..extensions import db
-from ..sql import insert_rows, run_insert
+from ..sql import insert_rows, rows_json, run_insert
 from .models import RuleCounter
 
 LIFE = "life"
@@ -113,7 +112,7 @@ def _read_cells(keys: set[tuple[str, str, str]]):
     if db.session.get_bind().dialect.name == "postgresql":
         rows = [{"member_id": m, "bucket": b, "scope": s} for m, b, s in keys]
         return db.session.execute(
-            _READ_CELLS_POSTGRESQL.columns(last_at=UTCDateTime()), {"keys": json.dumps(rows)}
+            _READ_CELLS_POSTGRESQL.columns(last_at=UTCDateTime()), {"keys": rows_json(rows)}
         )
     c = RuleCounter.__table__.c
     if len(keys) <= 500:
