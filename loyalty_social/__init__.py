@@ -49,11 +49,12 @@ def _configure_flask(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from .extensions import api, db, migrate
-    from .sql import configure_sqlite
+    from .sql import configure_sqlite, refuse_queries_in_pipeline
 
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        refuse_queries_in_pipeline(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     api.init_app(app)
     api.spec.components.security_scheme(

@@ -1,11 +1,13 @@
 """SQL the features share that the ORM does not say portably."""
 
 import functools
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import orjson
 from sqlalchemy import JSON, String, bindparam, cast, event, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 
 def insert_rows(connection, table, columns):
@@ -18,12 +20,13 @@ def insert_rows(connection, table, columns):
     for every batch size, and psycopg parses its thousands of placeholders in Python each time.
     SQLite runs the plain INSERT as an executemany.
     """
-    return _base_insert(connection.dialect.name, table, tuple(columns))
+    return insert_statement(connection.dialect.name, table, tuple(columns))
 
 
 @functools.lru_cache(maxsize=64)
-def _base_insert(dialect: str, table, columns: tuple):
-    """Built once per table and column list (statements are immutable)."""
+def insert_statement(dialect: str, table, columns: tuple):
+    """``insert_rows`` by dialect name: built once per table and column list (statements are
+    immutable), so callers can cache what they build on it (``on_conflict_*``)."""
     if dialect != "postgresql":
         return sqlite.insert(table)
     rows = func.json_populate_recordset(
@@ -37,7 +40,75 @@ def run_insert(connection, statement, rows: list[dict]):
     """Execute an ``insert_rows`` statement for ``rows`` (dicts with the same keys)."""
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, rows)
-    return connection.execute(statement, {"rows": rows_json(rows)})
+    return run_write(connection, statement, {"rows": rows_json(rows)})
+
+
+def run_write(connection, statement, params: dict):
+    """Execute a write; inside ``pipelined_writes`` send it without waiting (returns None).
+
+    There, parameters go to the driver as they are: JSON text and plain values only.
+    """
+    cursor = connection.info.get(_PIPELINE)
+    if cursor is None:
+        return connection.execute(statement, params)
+    cursor.execute(_driver_sql(connection.dialect, statement), params, prepare=True)
+    return None
+
+
+# --- Pipelined writes ----------------------------------------------------------------------
+
+_PIPELINE = "loyalty_social.pipeline"
+
+
+@contextmanager
+def pipelined_writes(connection, enabled: bool = True):
+    """Send the block's ``run_write``/``run_insert`` statements without waiting for each
+    (psycopg pipeline mode): PostgreSQL executes one while Python builds the next, so a batch's
+    trailing writes cost about their database time, not that plus the Python between them.
+
+    Only those writes may use the connection inside: a query would need its result at once,
+    and SQLAlchemy cannot read one in pipeline mode (``refuse_queries_in_pipeline`` makes that
+    an error). A failed write raises when the block ends; the caller's transaction is then
+    aborted, as for any failed statement. Elsewhere (SQLite, ``enabled=False``) statements run
+    one by one as usual.
+    """
+    if not enabled or connection.dialect.name != "postgresql" or _PIPELINE in connection.info:
+        yield
+        return
+    driver = connection.connection.driver_connection
+    error_class = type(driver).Error
+    try:
+        with driver.pipeline():
+            connection.info[_PIPELINE] = driver.cursor()
+            try:
+                yield
+            finally:
+                connection.info.pop(_PIPELINE).close()
+    except error_class as error:  # as SQLAlchemy would have raised it (IntegrityError, ...)
+        raise DBAPIError.instance(None, None, error, error_class) from error
+
+
+def in_pipeline(connection) -> bool:
+    return _PIPELINE in connection.info
+
+
+@functools.lru_cache(maxsize=64)
+def _driver_sql(dialect, statement) -> str:
+    """The statement as the driver's SQL text (statements are immutable and built once)."""
+    return str(statement.compile(dialect=dialect))
+
+
+def refuse_queries_in_pipeline(engine) -> None:
+    """A statement run through SQLAlchemy inside ``pipelined_writes`` is a programming error:
+    say so at once, instead of a result that looks empty."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse(connection, _cursor, statement, *_args):
+        if _PIPELINE in connection.info:
+            raise RuntimeError(
+                "SQLAlchemy statement inside pipelined_writes (only run_write/run_insert "
+                f"may run there): {statement[:80]}"
+            )
 
 
 def rows_json(rows: list[dict]) -> str:
@@ -80,7 +151,7 @@ def insert_ignoring_duplicates(connection, table, rows: list[dict], keys: list[s
 @functools.lru_cache(maxsize=64)
 def _ignoring_duplicates(dialect: str, table, columns: tuple, keys: tuple):
     return (
-        _base_insert(dialect, table, columns)
+        insert_statement(dialect, table, columns)
         .on_conflict_do_nothing(index_elements=list(keys))
         .returning(*(table.c[k] for k in keys))
     )

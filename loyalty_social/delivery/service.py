@@ -36,7 +36,7 @@ from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
 from ..intake.signature import generate_secret
-from ..sql import insert_rows, newest_first_page, run_insert
+from ..sql import in_pipeline, insert_rows, newest_first_page, run_insert
 from ..timeutil import isoformat, utcnow
 from .adapters import (
     CREDIT,
@@ -709,12 +709,19 @@ def disable_subscription(subscription_id: str) -> Subscription:
     return found
 
 
+def award_events_published() -> bool:
+    """Does recording an award publish events (is anyone subscribed to them)?"""
+    return bool(_subscribers("award.created") or _subscribers("award.delivered"))
+
+
 def _subscribers(event_type: str) -> list[str]:
     """Ids of enabled subscriptions to ``event_type``, from a short-lived per-process cache
-    (publishing sits on the evaluation hot path)."""
+    (publishing sits on the evaluation hot path). Not refreshed inside a write pipeline,
+    where nothing may be read: the answer is then at most one batch older."""
     cache = current_app.extensions.get("loyalty_social.delivery.subscribers")
     ttl = current_app.config["SUBSCRIPTION_CACHE_SECONDS"]
-    if cache is None or time.monotonic() - cache[0] >= ttl:
+    expired = cache is None or time.monotonic() - cache[0] >= ttl
+    if expired and (cache is None or not in_pipeline(db.session.connection())):
         by_type: dict[str, list[str]] = {}
         rows = db.session.execute(
             select(Subscription.id, Subscription.event_types).where(Subscription.enabled)

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, or_, text, update
 from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
-from ..sql import newest_first_page, rows_json
+from ..sql import newest_first_page, rows_json, run_write
 from ..timeutil import utcnow
 from .catalogue import EVIDENCE_LEVELS, evidence_rank, known_types, lookup
 from .models import ActivityEvent
@@ -141,15 +141,9 @@ def mark_processed(outcomes: dict[str, dict]) -> None:
         return
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            _MARK_PROCESSED_POSTGRESQL,
-            {
-                "now": utcnow(),
-                "rows": rows_json(
-                    [{"id": event_id, "outcome": outcome} for event_id, outcome in outcomes.items()]
-                ),
-            },
-        )
+        rows = [{"id": event_id, "outcome": outcome} for event_id, outcome in outcomes.items()]
+        params = {"now": utcnow(), "rows": rows_json(rows)}
+        run_write(connection, _MARK_PROCESSED_POSTGRESQL, params)
         return
     table = ActivityEvent.__table__
     statement = (

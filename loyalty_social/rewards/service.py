@@ -14,7 +14,7 @@ what a reversal larger than the balance does: ``allow`` (go negative, visibly) o
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from dataclasses import dataclass, field, replace
 
 from flask import current_app
@@ -23,7 +23,13 @@ from ..delivery import service as delivery
 from ..errors import Problem
 from ..extensions import db
 from ..ids import OrderedIds, new_id
-from ..sql import insert_ignoring_duplicates, insert_rows, newest_first_page, run_insert
+from ..sql import (
+    insert_ignoring_duplicates,
+    insert_rows,
+    insert_statement,
+    newest_first_page,
+    run_insert,
+)
 from ..timeutil import utcnow
 from .models import Award, Balance, LedgerEntry
 
@@ -52,9 +58,16 @@ def grant(item: Grant) -> str | None:
     return pay([item])[0]
 
 
-def pay(items: list[Grant]) -> list[str | None]:
+def pay(items: list[Grant], *, new_events: bool = False, balances=None) -> list[str | None]:
     """Insert the awards (unique per rule and event: a repeat inserts nothing), then credit
-    the granted ones. Returns each item's award id, or None where it already existed."""
+    the granted ones. Returns each item's award id, or None where it already existed.
+
+    ``new_events``: the caller knows no award exists yet for these events (their processing
+    never committed: awards are written only by the commit that marks an event processed),
+    so the awards are inserted as they are; a duplicate would still be refused by the unique
+    key, failing the transaction. ``balances``: ``member_balances`` read by the caller (inside
+    ``sql.pipelined_writes`` nothing may be read).
+    """
     if not items:
         return []
     now = utcnow()
@@ -80,11 +93,15 @@ def pay(items: list[Grant]) -> list[str | None]:
     ]
     connection = db.session.connection()
     table = Award.__table__
-    # One statement for the batch, with RETURNING of what went in (a repeat inserts nothing).
-    inserted = {
-        tuple(row)
-        for row in insert_ignoring_duplicates(connection, table, rows, ["rule_id", "event_id"])
-    }
+    if new_events:
+        run_insert(connection, insert_rows(connection, table, list(rows[0])), rows)
+        inserted = {(item.rule_id, item.event_id) for item in items}
+    else:
+        # One statement, with RETURNING of what went in (a repeat inserts nothing).
+        inserted = {
+            tuple(row)
+            for row in insert_ignoring_duplicates(connection, table, rows, ["rule_id", "event_id"])
+        }
     result: list[str | None] = []
     credits = []
     for item in items:
@@ -94,17 +111,28 @@ def pay(items: list[Grant]) -> list[str | None]:
                 credits.append(item)
         else:
             result.append(None)
-    _credit(credits, now)
+    _credit(credits, now, balances=balances)
     return result
 
 
-def _credit(items: list[Grant], now, actor: str | None = None) -> None:
+def pays_without_reads(items: list[Grant]) -> bool:
+    """Can ``pay(items, balances=...)`` run inside ``sql.pipelined_writes``? Not when it has
+    offers to grant (inventory is read) or award events to publish (they are ordered after
+    rows they look up)."""
+    return not any(item.offers for item in items) and not delivery.award_events_published()
+
+
+def _credit(items: list[Grant], now, actor: str | None = None, balances=None) -> None:
     """THE path of points to a balance: ledger, balance, offers, and the delivery outbox."""
     if not items:
         return
     from . import offers as offer_service
 
-    balances = _balances({item.member_id for item in items})
+    members = {item.member_id for item in items}
+    if balances is None:
+        balances = member_balances(members)
+    elif not members <= balances.keys():
+        raise ValueError("balances given without every credited member's")
     entries = []
     for item in items:
         if item.points:
@@ -154,7 +182,7 @@ def reverse(
         return []
     now = utcnow()
     policy = current_app.config["NEGATIVE_BALANCE_POLICY"]
-    balances = _balances({a.member_id for a in awards})
+    balances = member_balances({a.member_id for a in awards})
     entries = []
     for award in awards:
         award.status = "reversed"
@@ -326,17 +354,16 @@ def _entry(item: Grant, kind, points, reason, now, actor, debt: int = 0) -> dict
     }
 
 
-def _balances(member_ids: set[str]) -> dict[str, dict]:
-    found = {
-        member_id: {"points": points, "debt": debt or 0, "dirty": False}
-        for member_id, points, debt in db.session.execute(
-            db.select(Balance.member_id, Balance.points, Balance.debt).where(
-                Balance.member_id.in_(sorted(member_ids))
-            )
+def member_balances(member_ids: set[str]) -> dict[str, dict]:
+    """Balance state (points, debt) of each of these members (zero without a row yet), for
+    ``pay``/``reverse`` to update in memory: read under the members' row locks."""
+    state = {m: {"points": 0, "debt": 0, "dirty": False} for m in member_ids}
+    for member_id, points, debt in db.session.execute(
+        db.select(Balance.member_id, Balance.points, Balance.debt).where(
+            Balance.member_id.in_(sorted(member_ids))
         )
-    }
-    state = defaultdict(lambda: {"points": 0, "debt": 0, "dirty": False})
-    state.update(found)
+    ):
+        state[member_id] = {"points": points, "debt": debt or 0, "dirty": False}
     return state
 
 
@@ -350,18 +377,25 @@ def _write(entries: list[dict], balances: dict, now) -> None:
         for m, s in sorted(balances.items())
         if s["dirty"]
     ]
+    for state in balances.values():
+        state["dirty"] = False
     if rows:
-        table = Balance.__table__
-        statement = insert_rows(connection, table, list(rows[0]))
-        statement = statement.on_conflict_do_update(
-            index_elements=["member_id"],
-            set_={
-                "points": statement.excluded.points,
-                "debt": statement.excluded.debt,
-                "updated_at": statement.excluded.updated_at,
-            },
-        )
-        run_insert(connection, statement, rows)
+        run_insert(connection, _balance_upsert(connection.dialect.name), rows)
+
+
+@functools.lru_cache(maxsize=4)
+def _balance_upsert(dialect: str):
+    """Balances as absolute values (computed under the members' locks): built once."""
+    table = Balance.__table__
+    statement = insert_statement(dialect, table, ("member_id", "points", "debt", "updated_at"))
+    return statement.on_conflict_do_update(
+        index_elements=["member_id"],
+        set_={
+            "points": statement.excluded.points,
+            "debt": statement.excluded.debt,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
 
 
 def balance(member_id: str) -> int:

@@ -314,19 +314,21 @@ class Env:
         return bool((member.attributes or {}).get("flagged"))
 
     def activity_keys(self, event, counters) -> set[tuple[str, str, str]]:
-        """The activity counter cells this event writes and its rules' conditions read
-        (``counters``: the ``(event_type, period, days)`` they read)."""
+        """The counter cells this event's checks read: its rules' conditions (``counters``:
+        the ``(event_type, period, days)`` they read), the velocity check and the daily points
+        ceiling. The activity cells every event writes are increments: only those read are
+        loaded."""
         day = local_date(event.occurred_at, self.program_tz)
         member_id = event.member_id
         keys = set()
-        for scope in self.activity_scopes(event):
-            keys.update((member_id, b, scope) for b in (day_key(day), month_key(day), LIFE))
         for event_type, period, days in counters:
             scope = f"t:{event_type}"
             if period in ("week", "rolling"):
                 keys.update((member_id, day_key(d), scope) for d in window_days(period, day, days))
             else:
                 keys.add((member_id, period_key(period, day), scope))
+        if self.velocity:
+            keys.add((member_id, day_key(day), f"t:{ALL_TYPES}"))
         if self.ceiling:
             keys.add((member_id, day_key(day), GLOBAL))
         return keys

@@ -20,7 +20,7 @@ from sqlalchemy import case, text, tuple_
 
 from ..dbtypes import UTCDateTime
 from ..extensions import db
-from ..sql import insert_rows, rows_json, run_insert
+from ..sql import insert_statement, rows_json, run_insert
 from .models import RuleCounter
 
 LIFE = "life"
@@ -186,23 +186,29 @@ class CounterStore:
         ]
         self.deltas.clear()
         connection = db.session.connection()
-        table = RuleCounter.__table__
-        statement = insert_rows(connection, table, list(rows[0]))
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=["member_id", "bucket", "scope"],
-            set_={
-                "count": table.c.count + excluded.count,
-                "points": table.c.points + excluded.points,
-                "last_at": case(
-                    (table.c.last_at.is_(None), excluded.last_at),
-                    (excluded.last_at.is_(None), table.c.last_at),
-                    (excluded.last_at > table.c.last_at, excluded.last_at),
-                    else_=table.c.last_at,
-                ),
-            },
-        )
-        run_insert(connection, statement, rows)
+        run_insert(connection, _counter_upsert(connection.dialect.name), rows)
+
+
+@lru_cache(maxsize=4)
+def _counter_upsert(dialect: str):
+    """Counters written as increments (never read-modify-write in SQL): built once."""
+    table = RuleCounter.__table__
+    columns = ("member_id", "bucket", "scope", "count", "points", "last_at")
+    statement = insert_statement(dialect, table, columns)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["member_id", "bucket", "scope"],
+        set_={
+            "count": table.c.count + excluded.count,
+            "points": table.c.points + excluded.points,
+            "last_at": case(
+                (table.c.last_at.is_(None), excluded.last_at),
+                (excluded.last_at.is_(None), table.c.last_at),
+                (excluded.last_at > table.c.last_at, excluded.last_at),
+                else_=table.c.last_at,
+            ),
+        },
+    )
 
 
 class DryCounterStore(CounterStore):
