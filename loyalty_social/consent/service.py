@@ -39,6 +39,17 @@ def has_consent(member_id: str, purpose: str) -> ConsentRecord | None:
     return record if record is not None and record.granted else None
 
 
+def current_grants(member_ids: list[str], purpose: str) -> dict[str, ConsentRecord]:
+    """``has_consent`` for many members in one query: the granted ones, by member."""
+    _check(purpose)
+    query = db.select(ConsentRecord).where(
+        ConsentRecord.member_id.in_(sorted(set(member_ids))),
+        ConsentRecord.purpose == purpose,
+        ConsentRecord.granted.is_(True),
+    )
+    return {record.member_id: record for record in db.session.scalars(query)}
+
+
 def set_consent(
     member_id: str, purpose: str, granted: bool, source: str, actor: str | None = None
 ) -> ConsentRecord:

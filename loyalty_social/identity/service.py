@@ -140,6 +140,23 @@ def linked_accounts(member_id: str) -> list[SocialAccount]:
     )
 
 
+def linked_providers(member_ids: list[str]) -> dict[str, list[str]]:
+    """The providers each member has a linked account with (sorted), in one query."""
+    query = (
+        db.select(SocialAccount.member_id, SocialAccount.provider)
+        .where(
+            SocialAccount.member_id.in_(sorted(set(member_ids))),
+            SocialAccount.status == "linked",
+        )
+        .distinct()
+        .order_by(SocialAccount.member_id, SocialAccount.provider)
+    )
+    providers: dict[str, list[str]] = {}
+    for member_id, provider in db.session.execute(query):
+        providers.setdefault(member_id, []).append(provider)
+    return providers
+
+
 def _handle_key(handle: str | None) -> str | None:
     return handle.strip().lstrip("@").lower() or None if handle else None
 

@@ -115,11 +115,11 @@ def pay(items: list[Grant], *, new_events: bool = False, balances=None) -> list[
     return result
 
 
-def pays_without_reads(items: list[Grant]) -> bool:
+def pays_without_reads(offers: bool) -> bool:
     """Can ``pay(items, balances=...)`` run inside ``sql.pipelined_writes``? Not when it has
-    offers to grant (inventory is read) or award events to publish (they are ordered after
-    rows they look up)."""
-    return not any(item.offers for item in items) and not delivery.award_events_published()
+    ``offers`` to grant (inventory is read) or award events to publish (they are ordered
+    after rows they look up)."""
+    return not offers and not delivery.award_events_published()
 
 
 def _credit(items: list[Grant], now, actor: str | None = None, balances=None) -> None:

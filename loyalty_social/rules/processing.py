@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 REMOVALS = {"review.removed": "review.published"}
 REMOVED_BY = {original: removal for removal, original in REMOVALS.items()}
 TARGETED = "targeted_rewards"
+# Events evaluated between two streamed writes: small enough that the database starts early,
+# large enough that a batch stays a few statements per table.
+WRITE_CHUNK = 50
 
 
 def process_events(event_ids: list[str]) -> None:
@@ -138,7 +141,23 @@ class ProcessingEnv(Env):
         return consent_ref(record, member_id) if record is not None else None
 
     def fetch_linked(self, member_id):
-        return sorted({a.provider for a in identity.linked_accounts(member_id)})
+        return identity.linked_providers([member_id]).get(member_id, [])
+
+    def prefetch(self, member_ids: list[str], rules) -> None:
+        """What the rules may ask of each member (consent to targeted rewards, linked
+        networks), read for the whole batch in one query each, not one per member, and
+        before its writes stream (nothing may be read then)."""
+        from ..consent.service import current_grants
+
+        if any(rule.targeted for rule in rules):
+            granted = current_grants(member_ids, TARGETED)
+            for member_id in member_ids:
+                record = granted.get(member_id)
+                self._consent[member_id] = consent_ref(record, member_id) if record else None
+        if any(rule.needs_linked for rule in rules):
+            linked = identity.linked_providers(member_ids)
+            for member_id in member_ids:
+                self._linked[member_id] = linked.get(member_id, [])
 
     def take_budget(self, rule, points):
         return self.budgets.take(rule, points)
@@ -199,6 +218,7 @@ class Batch:
             removed=intake.removed_objects(removable, set(REMOVALS)),
             budgets=budgets,
         )
+        self.env.prefetch(list(self.members), involved)
         # Conditions that read only the event and the member are checked here, once: the
         # rule index rules out those whose first clause cannot hold, the others are prechecked,
         # and the batch then loads counters only for rules that may pay. Members updated in
@@ -228,28 +248,32 @@ class Batch:
             if member.id not in updated:
                 self.facts[event.id] = facts
         store.load(keys)
-        outcomes = {}
-        for event in self.events:
-            outcomes[event.id] = self.evaluate(event, listening[event.id])
-        self.write(outcomes, store, budgets)
+        self.evaluate_and_write(listening, involved, store)
+        budgets.flush()
 
-    def write(self, outcomes: dict, store: CounterStore, budgets) -> None:
-        """The batch's writes, one statement per table. Pipelined on PostgreSQL (the database
-        executes each while Python builds the next) when none of them needs a read."""
+    def evaluate_and_write(self, listening: dict, involved: list, store: CounterStore) -> None:
+        """Evaluate the events in order and write what they decided: per table one statement
+        per chunk of events, streamed on PostgreSQL (pipeline mode: the database writes one
+        chunk while Python evaluates the next) when nothing left to do reads the database."""
         # No event of this batch was processed before, so none has an award yet.
         new_events = all(not e.attempts and e.outcome is None for e in self.events)
-        pipelined = new_events and rewards.pays_without_reads(self.grants)
+        streamed = (
+            new_events
+            and not any(e.type in REMOVALS for e in self.events)  # reversals read awards
+            and rewards.pays_without_reads(offers=any(r.plan.offers for r in involved))
+        )
         balances = None
-        if pipelined:
-            balances = rewards.member_balances(
-                {g.member_id for g in self.grants if g.status == "granted"}
-            )
-        with pipelined_writes(db.session.connection(), enabled=pipelined):
-            intake.mark_processed(outcomes)
-            rewards.pay(self.grants, new_events=new_events, balances=balances)
-            self.grants = []
+        if streamed:
+            balances = rewards.member_balances(set(self.members))
+        chunk = WRITE_CHUNK if streamed else len(self.events)
+        with pipelined_writes(db.session.connection(), enabled=streamed):
+            for start in range(0, len(self.events), chunk):
+                events = self.events[start : start + chunk]
+                outcomes = {e.id: self.evaluate(e, listening[e.id]) for e in events}
+                intake.mark_processed(outcomes)
+                rewards.pay(self.grants, new_events=new_events, balances=balances)
+                self.grants = []
             store.flush()
-        budgets.flush()
 
     def flush_grants(self) -> None:
         rewards.pay(self.grants)
