@@ -21,7 +21,6 @@ reversal takes, here and from approvals or admin reversals), in this batch's tra
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
 
 from flask import current_app
 
@@ -178,22 +177,6 @@ def existing_awards(events) -> set[tuple[str, str]]:
     return {(rule_id, event_id) for rule_id, event_id in rows}
 
 
-def _view(event) -> SimpleNamespace:
-    """The event's fields as plain attributes: evaluation reads them once per rule, and ORM
-    attribute access costs several times a plain one."""
-    return SimpleNamespace(
-        id=event.id,
-        type=event.type,
-        member_id=event.member_id,
-        occurred_at=event.occurred_at,
-        evidence=event.evidence,
-        source_name=event.source_name,
-        object_key=event.object_key,
-        data=event.data,
-        outcome=event.outcome,
-    )
-
-
 class Batch:
     def __init__(self, events, members, rule_set):
         self.events = events
@@ -228,12 +211,11 @@ class Batch:
         self.prechecks: dict[str, dict] = {}
         self.facts: dict[str, Facts] = {}
         self.selections: dict[str, Selection] = {}
-        self.views = {e.id: _view(e) for e in self.events}
         for event in self.events:
             member = self.members[event.member_id]
             index = by_type.get(event.type)
             keys |= self.env.activity_keys(event, index.counters if index else ())
-            facts = Facts(self.views[event.id], member, self.env)
+            facts = Facts(event, member, self.env)
             precheck = self.prechecks[event.id] = {}
             candidates = listening[event.id]
             if member.id not in updated and index is not None:
@@ -299,7 +281,7 @@ class Batch:
         explanations = []
         selection = self.selections.get(event.id)
         decisions, not_matched = evaluate_event(
-            self.views[event.id],
+            event,
             member,
             listening,
             self.env,
