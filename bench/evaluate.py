@@ -3,13 +3,14 @@
     .venv/bin/python bench/evaluate.py [--events 20000] [--rules 1000] [--history 10000]
 
 PostgreSQL + Redis (DATABASE_URL / REDIS_URL, or throwaway servers like the tests start).
-1,000 active rules spread over the catalogue's event types, each with a condition on a member
-segment (so ~2 rules pay per event, the rest explain why not), a daily limit, some a cooldown,
-some a budget. Events are stored as intake would (pending) and enqueued as process_events jobs
-of PROCESS_BATCH_SIZE; one SimpleWorker (the production worker class) in a fresh process drains
-the queue, timed alone. The same worker class then drains as many no-op jobs. Then the same
-measurement for members with 10 and with 10,000 past events each, and a sustained run: events
-stored at a fixed rate while one worker evaluates, intake -> award latency percentiles.
+1,000 active rules spread over the catalogue's 10 earning event types, each with a condition
+on a member segment (so ~2 rules pay per event, the rest explain why not), a daily limit, some
+a cooldown, some a budget. Events are stored as intake would (pending) and enqueued as
+process_events jobs of PROCESS_BATCH_SIZE; one SimpleWorker (the production worker class) in
+a fresh process drains the queue, timed alone. The same worker class then drains as many
+no-op jobs. Then the same measurement for members with 10 and with 10,000 past events each,
+and a sustained run: events stored at a fixed rate while one worker evaluates, intake ->
+award latency percentiles.
 Output: stdout and bench/results/evaluate.json.
 """
 
@@ -94,12 +95,20 @@ def payload(event_type: str, i: int) -> dict:
         "referral.converted": {"referral_code": "F", "referred_member_id": f"X{i}"},
         "member.signed_up": {"via": "email"},
         "social.linked": {"provider": "x", "subject": str(i)},
+        "social.mentioned": {"network": "x", "post_url": f"https://social.test/{i}", "reach": i},
+        "content.published": {"platform": "ugc", "content_id": f"c{i}", "media": "photo"},
+        "community.posted": {"community": "forum", "post_id": f"p{i}", "kind": "answer"},
     }[event_type]
 
 
+# The catalogue's ten earning types (review.removed and member.updated reverse awards and
+# change members: they are not what rules pay for).
 TYPES = [
     "social.shared",
     "social.followed",
+    "social.mentioned",
+    "content.published",
+    "community.posted",
     "review.published",
     "community.milestone",
     "referral.converted",

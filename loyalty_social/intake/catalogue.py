@@ -49,6 +49,39 @@ class SocialFollowed(Payload):
     )
 
 
+class SocialMentioned(Payload):
+    network = fields.String(required=True, validate=validate.Length(1, 64))
+    post_url = fields.Url(required=True, validate=validate.Length(max=2048))
+    reach = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "The post's audience (followers, views) when the source knows it"},
+    )
+
+
+class ContentPublished(Payload):
+    platform = fields.String(required=True, validate=validate.Length(1, 64))
+    content_id = fields.String(required=True, validate=validate.Length(1, 256))
+    media = fields.String(
+        required=True,
+        validate=validate.OneOf(["photo", "video", "article"]),
+        metadata={"description": "photo, video or article"},
+    )
+    url = fields.Url(validate=validate.Length(max=2048))
+    sku = fields.String(validate=validate.Length(1, 128))
+
+
+class CommunityPosted(Payload):
+    community = fields.String(required=True, validate=validate.Length(1, 64))
+    post_id = fields.String(required=True, validate=validate.Length(1, 256))
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["post", "answer", "comment"]),
+        metadata={"description": "post, answer or comment"},
+    )
+    text_length = fields.Integer(validate=validate.Range(min=0))
+    accepted_answer = fields.Boolean(load_default=False)
+
+
 class ReviewPublished(Payload):
     review_id = fields.String(required=True, validate=validate.Length(1, 256))
     platform = fields.String(required=True, validate=validate.Length(1, 64))
@@ -147,6 +180,30 @@ _register(
     "A member followed a brand account.",
     lambda d: f"follow:{d['network']}:{d['account']}",
     {"network": "x", "account": "@examplebrand"},
+)
+_register(
+    "social.mentioned",
+    1,
+    SocialMentioned,
+    "A member mentioned the brand in a public post (reported by a social-listening platform).",
+    lambda d: f"mention:{d['network']}:{d['post_url']}",
+    {"network": "instagram", "post_url": "https://social.example/p/abc", "reach": 1800},
+)
+_register(
+    "content.published",
+    1,
+    ContentPublished,
+    "A member published their own content about the brand: a photo, video or article.",
+    lambda d: f"content:{d['platform']}:{d['content_id']}",
+    {"platform": "ugc-gallery", "content_id": "ph-77", "media": "photo", "sku": "SKU-123"},
+)
+_register(
+    "community.posted",
+    1,
+    CommunityPosted,
+    "A member posted, answered or commented in the brand's community.",
+    lambda d: f"community:{d['community']}:{d['post_id']}",
+    {"community": "forum", "post_id": "t-5521", "kind": "answer", "text_length": 640},
 )
 _register(
     "review.published",
