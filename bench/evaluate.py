@@ -157,7 +157,8 @@ def store_events(app, members: list[str], count: int, start: datetime, status="p
 
     rows = []
     for i in range(count):
-        event_type = TYPES[i % len(TYPES)]
+        # Drawn, not i % 10: with 10 members, member i % 10 would only ever send one type.
+        event_type = random.choice(TYPES)
         data = payload(event_type, i + random.randrange(10**9))
         rows.append(
             {
