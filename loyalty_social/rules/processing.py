@@ -6,9 +6,11 @@ budgets, offers) are locked next, in one global order, so workers never deadlock
 then spent in memory. Everything a batch reads is loaded up front in a bounded number of
 queries (rules from the per-process cache, indexed by their first clause so most are never
 evaluated; earlier awards of replayed events; removals; every counter its limits and
-conditions may read), evaluated in memory, and written back at the end (awards, ledger,
-balances, counters, outbox, outcomes: one statement each), so the database work per batch does
-not grow with the number of rules or a member's history.
+conditions may read; consent and linked networks when rules ask), evaluated in memory, and
+written as it goes (outcomes, awards, ledger, balances, outbox: one statement each per chunk of
+WRITE_CHUNK events; counters and budgets once), so the database work per batch does not grow
+with the number of rules or a member's history. On PostgreSQL those writes stream (pipeline
+mode): the database writes one chunk while Python evaluates the next.
 
 Every effect is unique per (rule, event), so a batch that runs twice (RQ retries, the
 sweeper, a replay) pays nothing twice.
@@ -134,10 +136,7 @@ class ProcessingEnv(Env):
         return bool(intake.removed_objects({event.object_key}, {removal}))
 
     def fetch_consent(self, member_id):
-        from ..consent.service import has_consent
-
-        record = has_consent(member_id, TARGETED)
-        return consent_ref(record, member_id) if record is not None else None
+        return self._consent_refs([member_id])[member_id]
 
     def fetch_linked(self, member_id):
         return identity.linked_providers([member_id]).get(member_id, [])
@@ -146,17 +145,18 @@ class ProcessingEnv(Env):
         """What the rules may ask of each member (consent to targeted rewards, linked
         networks), read for the whole batch in one query each, not one per member, and
         before its writes stream (nothing may be read then)."""
-        from ..consent.service import current_grants
-
         if any(rule.targeted for rule in rules):
-            granted = current_grants(member_ids, TARGETED)
-            for member_id in member_ids:
-                record = granted.get(member_id)
-                self._consent[member_id] = consent_ref(record, member_id) if record else None
+            self._consent.update(self._consent_refs(member_ids))
         if any(rule.needs_linked for rule in rules):
             linked = identity.linked_providers(member_ids)
-            for member_id in member_ids:
-                self._linked[member_id] = linked.get(member_id, [])
+            self._linked.update({m: linked.get(m, []) for m in member_ids})
+
+    @staticmethod
+    def _consent_refs(member_ids: list[str]) -> dict[str, str | None]:
+        from ..consent.service import current_grants
+
+        granted = current_grants(member_ids, TARGETED)
+        return {m: consent_ref(granted[m], m) if m in granted else None for m in member_ids}
 
     def take_budget(self, rule, points):
         return self.budgets.take(rule, points)
