@@ -37,6 +37,23 @@ def link(app, member_id: str, provider: str) -> None:
         db.session.commit()
 
 
+def run_watching_statements(app, ids) -> list[str]:
+    """Process ``ids`` as one batch; the SQL statements that went through SQLAlchemy."""
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+        def watch(_conn, _cursor, statement, *_):
+            statements.append(statement)
+
+        sa_event.listen(engine, "before_cursor_execute", watch)
+        try:
+            process(app, *ids)
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", watch)
+    return statements
+
+
 def test_targeted_rule_on_linked_members_in_one_streamed_batch(pg_rapp, monkeypatch):
     app = pg_rapp
     rule_id = make_rule(
@@ -60,21 +77,11 @@ def test_targeted_rule_on_linked_members_in_one_streamed_batch(pg_rapp, monkeypa
     ]
     monkeypatch.setattr(processing, "WRITE_CHUNK", 4)  # three chunks, one A event in each
 
-    reads = []
-    with app.app_context():
-        engine = db.engine
-
-        def count(_conn, _cursor, statement, *_):
-            if "FROM consent_record" in statement or "FROM social_account" in statement:
-                reads.append(statement)
-
-        sa_event.listen(engine, "before_cursor_execute", count)
-        try:
-            process(app, *ids)
-        finally:
-            sa_event.remove(engine, "before_cursor_execute", count)
-
+    statements = run_watching_statements(app, ids)
+    reads = [s for s in statements if "FROM consent_record" in s or "FROM social_account" in s]
     assert len(reads) == 2  # one query each for the whole batch, not one per member
+    # Streamed: the awards went to the driver's pipeline, not through SQLAlchemy.
+    assert not [s for s in statements if s.startswith("INSERT INTO award")]
     results = {event_id: outcome(app, event_id) for event_id in ids}
     codes = {
         (member_id, i): _code(results[ids[4 * i + k]], rule_id)
@@ -130,7 +137,8 @@ def test_a_batch_with_a_removal_is_not_streamed_and_still_claws_back(pg_rapp):
         data={"review_id": "gone", "platform": "trustreviews"},
         at=T0 + timedelta(minutes=2),
     )
-    process(app, other, removed)
+    statements = run_watching_statements(app, [other, removed])
+    assert [s for s in statements if s.startswith("INSERT INTO award")]  # one by one
     assert outcome(app, removed)["reversed"] == [first["awards"][0]["award_id"]]
     assert len(outcome(app, other)["awards"]) == 1
     assert balance(app, "R") == 10
