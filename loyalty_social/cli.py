@@ -72,7 +72,7 @@ def worker(burst, sweep):
     """Run an RQ worker (SimpleWorker: jobs run in this process; see the README)."""
     from rq import SimpleWorker
 
-    from .queue import redis_connection, rq_queue, set_worker_app
+    from .queue import redis_connection, rq_queues, set_worker_app
 
     app = current_app._get_current_object()
     if not app.config["REDIS_URL"]:
@@ -84,7 +84,7 @@ def worker(burst, sweep):
     if sweep and not burst:
         threading.Thread(target=_sweep_forever, args=(app, stop), daemon=True).start()
     try:
-        SimpleWorker([rq_queue(app)], connection=redis_connection(app)).work(
+        SimpleWorker(rq_queues(app), connection=redis_connection(app)).work(
             burst=burst, logging_level=app.config["LOG_LEVEL"]
         )
     finally:

@@ -7,27 +7,33 @@ FEATURES = ("access", "identity", "consent", "intake", "rules", "rewards", "deli
 
 
 def modules():
-    return [importlib.import_module(f"loyalty_social.{name}") for name in FEATURES]
+    """Each feature's package, with its jobs registered in ``queue`` (imported for that)."""
+    found = []
+    for name in FEATURES:
+        found.append(importlib.import_module(f"loyalty_social.{name}"))
+        _optional(f"loyalty_social.{name}.jobs")
+    return found
+
+
+def _optional(module_name: str):
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        return None
 
 
 def load_models() -> None:
     """Import every feature's models, so metadata (migrations, tests) sees all tables."""
     for name in FEATURES:
-        try:
-            importlib.import_module(f"loyalty_social.{name}.models")
-        except ModuleNotFoundError as error:
-            if error.name != f"loyalty_social.{name}.models":
-                raise
+        _optional(f"loyalty_social.{name}.models")
 
 
 def commands():
     found = []
     for name in FEATURES:
-        try:
-            module = importlib.import_module(f"loyalty_social.{name}.cli")
-        except ModuleNotFoundError as error:
-            if error.name != f"loyalty_social.{name}.cli":
-                raise
-            continue
-        found.extend(module.COMMANDS)
+        module = _optional(f"loyalty_social.{name}.cli")
+        if module is not None:
+            found.extend(module.COMMANDS)
     return found

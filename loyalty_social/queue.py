@@ -1,8 +1,14 @@
-"""One ``enqueue()`` for every feature: RQ when REDIS_URL is set, in-process otherwise.
+"""Background jobs by name: one ``enqueue(name, ...)`` for every feature.
 
-Jobs are module-level functions wrapped with ``@job``; they take ids and JSON-safe values,
-never ORM objects, and are idempotent, so RQ's at-least-once execution gives exactly-once
-effects. Each job runs in a fresh app context, hence a fresh database session.
+A stage hands work to the next by *name* (``enqueue("rules.process_events", ids)``), never by
+importing it: each feature's ``jobs.py`` registers its entry points with ``@job(name, ...)`` when
+the app starts (``features.modules()``), so the import graph keeps pointing downwards.
+
+With REDIS_URL set a job goes on its RQ queue (``events`` for processing, ``delivery`` for slow
+partners, ``batch`` for backtests and other long work); RQ imports the registered function by
+its dotted path, so a worker needs nothing but the package. Without Redis it runs now,
+in-process, in its own app context. Jobs take ids and JSON-safe values, never ORM objects, and
+are idempotent, so RQ's at-least-once execution gives exactly-once effects.
 """
 
 from __future__ import annotations
@@ -11,15 +17,63 @@ import functools
 import gc
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
 
+# Queues in the order a default worker serves them: processing first, slow partners after.
+QUEUES = ("events", "delivery", "batch")
 # Retries for jobs that fail in a worker: quick first, then backing off. The sweeper covers
 # whatever is still pending after these.
 RETRY_INTERVALS = [5, 30, 120]
 _worker_app: Flask | None = None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    path: str  # dotted path RQ imports in the worker
+    func: Callable
+    queue: str
+    timeout: int  # seconds RQ lets one run take before it kills it
+    retry: bool
+
+
+_JOBS: dict[str, JobSpec] = {}
+
+
+def job(name: str, *, queue: str = "events", timeout: int = 300, retry: bool = True):
+    """Register a module-level function as the job ``name``; it runs in its own app context."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+
+    def register(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with _app().app_context():
+                return func(*args, **kwargs)
+
+        path = f"{func.__module__}.{func.__qualname__}"
+        existing = _JOBS.get(name)
+        if existing is not None and existing.path != path:
+            raise ValueError(f"job {name!r} registered twice: {existing.path} and {path}")
+        _JOBS[name] = JobSpec(name, path, wrapper, queue, timeout, retry)
+        return wrapper
+
+    return register
+
+
+def spec(name: str) -> JobSpec:
+    try:
+        return _JOBS[name]
+    except KeyError:
+        raise LookupError(f"no job named {name!r} (is its feature in features.FEATURES?)") from None
+
+
+def registered() -> dict[str, JobSpec]:
+    return dict(_JOBS)
 
 
 def set_worker_app(app: Flask) -> None:
@@ -45,17 +99,6 @@ def _app() -> Flask:
     return _worker_app
 
 
-def job(func: Callable) -> Callable:
-    """Mark an RQ entry point: runs inside its own app context and database session."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with _app().app_context():
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
 def redis_connection(app: Flask | None = None):
     """The app's Redis client, or None on the embedded default."""
     app = app or current_app
@@ -71,42 +114,57 @@ def redis_connection(app: Flask | None = None):
     return client
 
 
-def rq_queue(app: Flask | None = None):
+def queue_name(app: Flask, queue: str) -> str:
+    return f"{app.config['QUEUE_NAME']}-{queue}"
+
+
+def rq_queue(app: Flask | None = None, queue: str = "events"):
     from rq import Queue
 
     app = app or current_app
-    return Queue(app.config["QUEUE_NAME"], connection=redis_connection(app))
+    return Queue(queue_name(app, queue), connection=redis_connection(app))
 
 
-def enqueue(func: Callable, *args, job_id: str | None = None) -> None:
-    """Run ``func(*args)`` as a background job.
+def rq_queues(app: Flask | None = None, names: tuple[str, ...] = QUEUES) -> list:
+    """RQ queues in priority order, for a worker."""
+    app = app or current_app
+    return [rq_queue(app, name) for name in names]
 
-    With Redis: put it on the RQ queue (raises if Redis is unreachable; callers that must not
+
+def enqueue(name: str, *args, job_id: str | None = None) -> None:
+    """Run the job ``name`` with ``args`` in the background.
+
+    With Redis: put it on its RQ queue (raises if Redis is unreachable; callers that must not
     fail leave their work pending for the sweeper). Without: run it now, in-process, in its
     own app context; a failure is logged, and the work stays pending for the sweeper.
     """
+    job_spec = spec(name)
     app = _app()
     if app.config["REDIS_URL"]:
         from rq import Retry
 
-        rq_queue(app).enqueue(
-            func,
+        rq_queue(app, job_spec.queue).enqueue(
+            job_spec.path,
             *args,
             job_id=job_id,
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            description=name,
+            job_timeout=job_spec.timeout,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
+            if job_spec.retry
+            else None,
             result_ttl=600,
             failure_ttl=7 * 24 * 3600,
         )
         return
     try:
-        func(*args)
+        job_spec.func(*args)
     except Exception:
-        log.exception("in-process job %s failed", getattr(func, "__qualname__", func))
+        log.exception("in-process job %s failed", name)
 
 
 def queue_depth(app: Flask | None = None) -> int | None:
-    """Jobs waiting on the queue, or None when jobs run in-process."""
+    """Jobs waiting on all queues, or None when jobs run in-process."""
     app = app or current_app
     if not app.config["REDIS_URL"]:
         return None
-    return rq_queue(app).count
+    return sum(queue.count for queue in rq_queues(app))

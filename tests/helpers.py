@@ -56,10 +56,10 @@ def drain(app) -> None:
     if app.config["REDIS_URL"]:
         from rq import SimpleWorker
 
-        from loyalty_social.queue import redis_connection, rq_queue
+        from loyalty_social.queue import redis_connection, rq_queues
 
         with app.app_context():
-            SimpleWorker([rq_queue()], connection=redis_connection()).work(burst=True)
+            SimpleWorker(rq_queues(), connection=redis_connection()).work(burst=True)
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.05):

@@ -4,7 +4,7 @@ from ..queue import job
 from . import service
 
 
-@job
+@job("delivery.deliver", queue="delivery", timeout=600)
 def deliver(delivery_ids: list[str]) -> None:
     """One delivery pass over a batch of outbox rows (idempotent: claims only what is due)."""
     service.deliver(delivery_ids)

@@ -272,12 +272,11 @@ def kick(ids: list[str]) -> None:
         pump(app).notify(ids)
         return
     from ..queue import enqueue
-    from .jobs import deliver as deliver_job
 
     size = app.config["DELIVERY_BATCH_SIZE"]
     for start in range(0, len(ids), size):
         try:
-            enqueue(deliver_job, ids[start : start + size])
+            enqueue("delivery.deliver", ids[start : start + size])
         except Exception:
             log.warning("enqueueing %d deliveries failed; the sweeper will send them", len(ids))
             return

@@ -23,7 +23,7 @@ def check_health(limit, enqueue):
     from .jobs import check_account_health
 
     if enqueue:
-        send(check_account_health, limit)
+        send("identity.check_account_health", limit)
         click.echo("enqueued")
         return
     results = check_account_health(limit)

@@ -186,10 +186,9 @@ class Dispatcher(BatchingThread):
         """Just enqueue: rows are stored with enqueued_at = received_at, which is what the
         sweeper looks at, so the hot path writes nothing more per event."""
         from ..queue import enqueue
-        from ..rules.jobs import process_events
 
         with self.app.app_context():
-            enqueue(process_events, ids)
+            enqueue("rules.process_events", ids)
 
     def _sweep(self) -> None:
         from .service import sweep
@@ -203,7 +202,6 @@ def dispatch(event_ids: list[str], batch_size: int) -> int:
     events); returns how many were sent."""
     from ..extensions import db
     from ..queue import enqueue
-    from ..rules.jobs import process_events
 
     sent = 0
     for start in range(0, len(event_ids), batch_size):
@@ -213,7 +211,7 @@ def dispatch(event_ids: list[str], batch_size: int) -> int:
             update(ActivityEvent).where(ActivityEvent.id.in_(chunk)).values(enqueued_at=utcnow())
         )
         db.session.commit()
-        enqueue(process_events, chunk)
+        enqueue("rules.process_events", chunk)
         sent += len(chunk)
     return sent
 

@@ -96,7 +96,6 @@ def get_event(event_id: str) -> ActivityEvent | None:
 def replay_event(event_id: str) -> ActivityEvent:
     """Process an event again. Awards are unique per (rule, event): nothing pays twice."""
     from ..queue import enqueue
-    from ..rules.jobs import process_events
 
     event = db.session.get(ActivityEvent, event_id)
     if event is None:
@@ -105,7 +104,7 @@ def replay_event(event_id: str) -> ActivityEvent:
     event.error = None
     event.enqueued_at = utcnow()
     db.session.commit()
-    enqueue(process_events, [event_id])
+    enqueue("rules.process_events", [event_id])
     db.session.refresh(event)
     return event
 

@@ -167,8 +167,6 @@ class RuleBacktests(MethodView):
     @rules_api.response(202, BacktestSchema)
     def post(self, body, rule_id):
         """Run the rule (or a changed definition) over past events as a job; poll the result."""
-        from .jobs import run_backtest
-
         backtest_id = _call(
             backtest.start,
             rule_id,
@@ -178,7 +176,7 @@ class RuleBacktests(MethodView):
             actor(),
             loaded=True,
         )
-        enqueue(run_backtest, backtest_id)
+        enqueue("rules.run_backtest", backtest_id)
         return backtest.get(backtest_id)
 
 

@@ -4,12 +4,12 @@ from ..queue import job
 from . import backtest, processing
 
 
-@job
+@job("rules.process_events", queue="events", timeout=300)
 def process_events(event_ids: list[str]) -> None:
     processing.process_events(event_ids)
 
 
-@job
+@job("rules.run_backtest", queue="batch", timeout=3600)
 def run_backtest(backtest_id: str) -> None:
     """Idempotent enough: a re-run recomputes the same report from the same events."""
     backtest.run(backtest_id)

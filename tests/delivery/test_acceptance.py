@@ -71,10 +71,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_applies_each_once(
     event_ids = post_many(app, seeded["secret"], shares(1000))
     assert pipeline(app).dispatcher.flush(60)
     with app.app_context():
-        queue = rq_queue(app)
-        queue.empty()  # evaluate here instead, in batches, as workers would
+        rq_queue(app, "events").empty()  # evaluate here instead, in batches, as workers would
         for start in range(0, 1000, 200):
             process_events(event_ids[start : start + 200])
+        queue = rq_queue(app, "delivery")
         queue.empty()  # lose the delivery jobs those commits enqueued ...
         assert service.sweep(0) == 1000  # ... so the sweeper hands the rows over, in batches
         assert queue.count == 2  # 1,000 deliveries: two jobs of 500

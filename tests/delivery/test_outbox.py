@@ -116,13 +116,14 @@ def test_a_crash_between_commit_and_enqueue_loses_nothing(
 
     assert pipeline(app).dispatcher.flush(30)
     with app.app_context():
-        queue = rq_queue(app)
+        queue = rq_queue(app, "events")
         jobs = queue.jobs
         queue.empty()
         for job in jobs:  # evaluate here, as a worker would ...
             job.func(*job.args)
-        assert queue.count > 0
-        queue.empty()  # ... and lose every delivery job it enqueued
+        deliveries = rq_queue(app, "delivery")
+        assert deliveries.count > 0
+        deliveries.empty()  # ... and lose every delivery job it enqueued
     assert dict(__import__("collections").Counter(r.status for r in rows(app))) == {"pending": 30}
     assert not backend.calls
 
