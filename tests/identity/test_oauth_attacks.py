@@ -6,9 +6,12 @@ import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+import sqlalchemy as sa
+
+from loyalty_social.extensions import db
 
 from .conftest import CLIENT_ID, Browser, with_query
-from .test_linking import linked_rows
+from .test_linking import linked_events, linked_rows
 
 
 def sub() -> str:
@@ -41,10 +44,50 @@ def test_response_delivered_to_another_session_is_refused(id_app, oidc_provider)
     attacker, victim = Browser(id_app, oidc_provider), Browser(id_app, oidc_provider)
     attacker.arrive("M-attacker")
     victim.arrive("M-victim")
-    callback = attacker.authorize(attacker.start_link(), sub())
+    subject = sub()
+    callback = attacker.authorize(attacker.start_link(), subject)
     refused = victim.callback(callback)
     assert refused.status_code == 400 and "not started in this browser session" in refused.text
+    assert refused.location is None  # no redirect onwards: the flow stopped here
     assert linked_rows(id_app, "M-victim") == [] and linked_rows(id_app, "M-attacker") == []
+    assert linked_events(id_app, "M-victim") == [] and linked_events(id_app, "M-attacker") == []
+    # The victim's session is untouched: still theirs, still with nothing linked.
+    page = victim.page()
+    assert page.status_code == 200 and "Linked as" not in page.text
+
+
+def _handoff_form(response) -> bool:
+    return '<form method="post" action=' in response.text
+
+
+def test_signin_response_delivered_to_another_session_is_refused(id_app, oidc_provider):
+    """Login CSRF on 'Sign in with ...': the attacker's response, opened in the victim's
+    browser, must neither log the victim in as the attacker's member nor start a sign-up."""
+    subject = sub()
+    owner = Browser(id_app, oidc_provider)
+    owner.arrive("M-csrf-owner")
+    owner.link(subject)
+    attacker, victim = Browser(id_app, oidc_provider), Browser(id_app, oidc_provider)
+    callback = attacker.authorize(attacker.start_signin(), subject)
+    refused = victim.callback(callback)
+    assert refused.status_code == 400 and "not started in this browser session" in refused.text
+    assert not _handoff_form(refused) and "assertion" not in refused.text
+    # Even a victim with a sign-in of their own pending: the state is not theirs.
+    victim.start_signin()
+    refused = victim.callback(callback)
+    assert refused.status_code == 400 and not _handoff_form(refused)
+    # The attacker's own session could still use it: the refusal was about the session.
+    assert _handoff_form(attacker.callback(callback))
+
+
+def test_signup_response_delivered_to_another_session_is_refused(id_app, oidc_provider):
+    attacker, victim = Browser(id_app, oidc_provider), Browser(id_app, oidc_provider)
+    callback = attacker.authorize(attacker.start_signin(), sub())
+    refused = victim.callback(callback)
+    assert refused.status_code == 400 and not _handoff_form(refused)
+    with id_app.app_context():
+        tickets = db.session.execute(sa.text("SELECT count(*) FROM signup_ticket")).scalar()
+    assert tickets == 0
 
 
 def test_injected_code_without_its_pkce_verifier_is_refused(id_app, oidc_provider):

@@ -122,3 +122,25 @@ def test_one_identity_cannot_sign_up_several_members(id_app, oidc_provider):
     kinds = sorted(flag["kind"] for flag in flags(id_app))
     assert kinds == ["repeat_signup", "repeat_signup"]
     assert json.dumps(flags(id_app)).count("M-one") == 2
+
+
+def test_another_account_with_the_same_verified_email_signs_up_not_in(id_app, oidc_provider):
+    """E-mail is no identity: a second provider account that shares the linked one's verified
+    address gets a sign-up ticket, never a login assertion for the linked member."""
+    linked, other = sub(), sub()
+    for subject in (linked, other):
+        set_provider_user(
+            oidc_provider, subject, email="twin@example.test", email_verified=True, name="Twin"
+        )
+    owner = Browser(id_app, oidc_provider)
+    owner.arrive("M-twin")
+    owner.link(linked)
+    action, token = handoff(sign_in(id_app, oidc_provider, other))
+    assert action == f"{PORTAL}/sso/signup"
+    decoded = decode_ours(token)
+    assert decoded.header["typ"] == SIGNUP_TYP and decoded.claims.get("sub") != "M-twin"
+    assert decoded.claims["profile"]["subject"] == other
+    # The linked account itself still signs its member in.
+    _, token = handoff(sign_in(id_app, oidc_provider, linked))
+    assert decode_ours(token).header["typ"] == LOGIN_TYP
+    assert decode_ours(token).claims["sub"] == "M-twin"

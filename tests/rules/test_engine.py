@@ -70,6 +70,43 @@ def test_cooldown_and_rolling_window(rapp):
     assert results == [10, 10, 0, 10, 10]  # day 7: day 0 left the 7-day window
 
 
+def test_rolling_window_counts_an_event_that_arrives_late_inside_it(rapp):
+    """A share dated before one already paid, processed after it: every 3-day window that
+    would hold both is already full, so it pays nothing (seen from its own day alone, the
+    window ending then is empty). Pinned from the property test's counterexamples."""
+    rule_id = make_rule(
+        rapp,
+        event_types=["social.shared"],
+        limits={"per_member": [{"period": "rolling", "days": 3, "count": 1}]},
+    )
+    assert paid(send(rapp, "social.shared", at=T0 + timedelta(days=2))) == 10
+    late = send(rapp, "social.shared", at=T0)
+    assert paid(late) == 0
+    assert _explained(rapp, late, rule_id)["code"] == "limit"
+    assert paid(send(rapp, "social.shared", at=T0 + timedelta(days=1))) == 0
+    # Outside every window that holds day 2: pays (days -1..1 and 3..5 hold no award yet).
+    assert paid(send(rapp, "social.shared", at=T0 - timedelta(days=1))) == 10
+    assert paid(send(rapp, "social.shared", at=T0 + timedelta(days=5))) == 10
+    assert paid(send(rapp, "social.shared", at=T0 + timedelta(days=4))) == 0
+
+
+def test_rolling_window_late_event_in_one_batch(rapp):
+    make_rule(
+        rapp,
+        event_types=["social.shared"],
+        limits={"per_member": [{"period": "rolling", "days": 2, "points": 14}]},
+        rewards=[{"kind": "fixed", "points": 7}],
+    )
+    # Two on the second day fill the window that ends then; the first day's, arriving last,
+    # would overflow it (the window that ends on its own day is empty).
+    first = store(rapp, "social.shared", at=T0 + timedelta(hours=30))
+    second = store(rapp, "social.shared", at=T0 + timedelta(hours=20))
+    late = store(rapp, "social.shared", at=T0)
+    process(rapp, first, second, late)
+    assert [paid(outcome(rapp, e)) for e in (first, second, late)] == [7, 7, 0]
+    assert paid(send(rapp, "social.shared", at=T0 - timedelta(days=1))) == 7
+
+
 def test_budgets_per_rule_and_campaign(rapp):
     client = rapp.test_client()
     campaign = client.post(

@@ -5,7 +5,7 @@ import pytest
 from loyalty_social.extensions import db
 from loyalty_social.rewards.models import Award, Balance
 
-from .conftest import T0, auth, balance, make_rule, paid, review, send
+from .conftest import auth, balance, make_rule, paid, review, send
 
 
 def _removed(review_id):
@@ -16,7 +16,7 @@ def _removed(review_id):
 def test_a_reversal_larger_than_the_balance_follows_the_policy(rapp, policy, final, debt):
     rapp.config["NEGATIVE_BALANCE_POLICY"] = policy
     make_rule(rapp, rewards=[{"kind": "fixed", "points": 50}])
-    spend_rule = make_rule(rapp, name="spend", event_types=["social.shared"])
+    make_rule(rapp, name="spend", event_types=["social.shared"])
     send(rapp, "review.published", data=review("a"))
     with rapp.app_context():  # the member spent 30 at the loyalty program: simulate with -30
         db.session.get(Balance, "M-1").points = 20
@@ -31,7 +31,7 @@ def test_a_reversal_larger_than_the_balance_follows_the_policy(rapp, policy, fin
     assert ledger[0]["kind"] == "reversal" and ledger[0]["debt"] == debt
     assert ledger[0]["points"] == (-20 if policy == "floor" else -50)
     # the next award repays the debt first (floor), each repayment a ledger entry
-    assert spend_rule and paid(send(rapp, "social.shared")) == 10
+    assert paid(send(rapp, "social.shared")) == 10
     assert balance(rapp) == (0 if policy == "floor" else -20)
     if policy == "floor":
         kinds = [
@@ -98,9 +98,14 @@ def test_velocity_flagged_members_are_held(rapp):
 
 
 def test_removed_review_rejects_its_held_award(rapp):
-    make_rule(rapp, hold={"above_points": 1})
+    make_rule(
+        rapp, hold={"above_points": 1}, limits={"per_member": [{"period": "day", "count": 1}]}
+    )
     held = send(rapp, "review.published", data=review("a"))
-    send(rapp, "review.removed", data=_removed("a"))
+    removal = send(rapp, "review.removed", data=_removed("a"))
+    assert removal["reversed"] == []  # nothing was paid, so nothing is clawed back
     with rapp.app_context():
         assert db.session.get(Award, held["held"][0]["award_id"]).status == "rejected"
-    assert T0
+    assert balance(rapp) == 0
+    # The day's one award it held is given back: the next review is held again.
+    assert len(send(rapp, "review.published", data=review("b"))["held"]) == 1
