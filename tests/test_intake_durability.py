@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from sqlalchemy import func, select
 
+from loyalty_social.delivery.models import Delivery
 from loyalty_social.extensions import db
 from loyalty_social.intake.models import ActivityEvent
 from loyalty_social.rewards.models import Award, LedgerEntry
@@ -140,6 +141,39 @@ def test_review_removed_after_published_claws_the_points_back(client, app):
     assert client.get("/api/v1/members/M-C/balance", headers=seeded["auth"]).json["points"] == 0
     ledger = client.get("/api/v1/members/M-C/ledger", headers=seeded["auth"]).json["items"]
     assert [(e["kind"], e["points"]) for e in ledger] == [("reversal", -50), ("award", 50)]
+
+
+def test_a_repeated_removal_is_a_quiet_no_op(client, app):
+    """The sender repeats review.removed with a new webhook id (once soon after, in the same
+    batch, and once later): the points come back once, one debit goes to the backend, and
+    every removal is processed, not failed."""
+    seeded = seed(app, rules=(("review.published", 50),))
+    review = {"review_id": "r-3", "platform": "trustreviews", "sku": "S1", "rating": 5}
+    removal = envelope("review.removed", member_id="M-2R", data={**review, "reason": "spam"})
+    del removal["data"]["sku"], removal["data"]["rating"]
+
+    def post(body) -> str:
+        raw, headers = signed(seeded["secret"], body)
+        response = client.post("/webhooks/backend", data=raw, headers=headers)
+        assert response.status_code == 202, response.text
+        return response.json["id"]
+
+    post(envelope("review.published", member_id="M-2R", data={**review, "text_length": 90}))
+    drain(app)
+    removals = [post(removal), post(removal)]
+    drain(app)
+    removals.append(post(removal))
+    drain(app)
+    with app.app_context():
+        events = [db.session.get(ActivityEvent, event_id) for event_id in removals]
+        assert [(e.status, e.error) for e in events] == [("processed", None)] * 3
+        assert sorted(len(e.outcome["reversed"]) for e in events) == [0, 0, 1]
+        debits = db.session.scalars(
+            select(Delivery.idempotency_key).where(Delivery.kind == "reversal")
+        ).all()
+        assert len(debits) == 1 and debits[0].endswith(".reversal")
+    assert count(app, LedgerEntry, LedgerEntry.kind == "reversal") == 1
+    assert client.get("/api/v1/members/M-2R/balance", headers=seeded["auth"]).json["points"] == 0
 
 
 def test_operator_lists_inspects_and_replays_events(client, app, stack_config):
