@@ -84,8 +84,11 @@ def worker(burst, sweep):
     if sweep and not burst:
         threading.Thread(target=_sweep_forever, args=(app, stop), daemon=True).start()
     try:
+        # with_scheduler: jobs retried with backoff (queue.RETRY_INTERVALS) wait in RQ's
+        # scheduled registry; a scheduler (one at a time, whatever the number of workers)
+        # puts them back on their queue when due.
         SimpleWorker(rq_queues(app), connection=redis_connection(app)).work(
-            burst=burst, logging_level=app.config["LOG_LEVEL"]
+            burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=not burst
         )
     finally:
         stop.set()

@@ -7,7 +7,8 @@ from datetime import date, datetime
 import orjson
 from sqlalchemy import JSON, String, bindparam, cast, event, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 def insert_rows(connection, table, columns):
@@ -193,3 +194,59 @@ def newest_first_page(model, filters: dict, after: str | None, limit: int, *cond
     rows = list(db.session.scalars(query))
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_after
+
+
+# --- Errors that pass by themselves ---------------------------------------------------------
+
+# PostgreSQL SQLSTATEs of errors a retry a little later clears: serialization failure,
+# deadlock, lock_not_available (lock_timeout, NOWAIT), query_canceled (statement_timeout),
+# too many connections / out of resources, the server shutting down or starting up.
+TRANSIENT_SQLSTATES = frozenset(
+    {"40001", "40P01", "55P03", "57014", "53000", "53100", "53200", "53300"}
+    | {"57P01", "57P02", "57P03"}
+)
+# Connection exceptions (class 08): the connection broke; a new one will do.
+TRANSIENT_SQLSTATE_CLASSES = ("08",)
+# SQLite: another connection holds the write lock longer than busy_timeout.
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Will this database error pass by itself (retry the work later), or not (a bug, bad
+    data: retrying changes nothing)? Looks through SQLAlchemy's wrapper and the causes."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, (DisconnectionError, PoolTimeout)):
+            return True
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if state and (state in TRANSIENT_SQLSTATES or state.startswith(TRANSIENT_SQLSTATE_CLASSES)):
+            return True
+        if type(error).__module__.startswith("sqlite3") and any(
+            words in str(error) for words in _SQLITE_TRANSIENT
+        ):
+            return True
+        if _lost_connection(error):
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
+
+
+def _lost_connection(error: BaseException) -> bool:
+    """psycopg's OperationalError without a SQLSTATE: the server went away mid-statement."""
+    module = type(error).__module__
+    return (
+        module.startswith("psycopg")
+        and type(error).__name__ == "OperationalError"
+        and not getattr(error, "sqlstate", None)
+    )
+
+
+def set_lock_timeout(connection, seconds: float) -> None:
+    """PostgreSQL: wait at most ``seconds`` for a row lock in this transaction (then a
+    lock_not_available error, which ``is_transient``), instead of holding a worker hostage
+    to another session's lock. 0: wait as long as it takes. SQLite has busy_timeout instead."""
+    if seconds and connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(seconds * 1000)}")

@@ -110,6 +110,10 @@ def replay_event(event_id: str) -> ActivityEvent:
 
 
 # What evaluating an event reads of it.
+# The error of a pending event that waits for a retry starts with this; a failed event's
+# error is one that will not pass by itself.
+TEMPORARY = "temporary, will retry: "
+
 _CLAIMED = (
     "id",
     "type",
@@ -197,6 +201,15 @@ def mark_failed(event_id: str, error: str) -> None:
         update(ActivityEvent)
         .where(ActivityEvent.id == event_id, ActivityEvent.status == "pending")
         .values(status="failed", error=error[:2000], attempts=ActivityEvent.attempts + 1)
+    )
+
+
+def note_retry(event_ids: list[str], error: str) -> None:
+    """A temporary failure: the events stay pending (to be retried), and say why they wait."""
+    db.session.execute(
+        update(ActivityEvent)
+        .where(ActivityEvent.id.in_(event_ids), ActivityEvent.status == "pending")
+        .values(error=f"{TEMPORARY}{error}"[:2000], attempts=ActivityEvent.attempts + 1)
     )
 
 

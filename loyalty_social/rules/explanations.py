@@ -199,10 +199,18 @@ def member_explanation(member_id: str, event_id: str) -> dict:
 
 
 def _summary(event: ActivityEvent, records: list[dict]) -> str:
+    if event.status == "pending" and event.error:
+        return (
+            "A temporary problem on our side delayed checking this activity for rewards; "
+            "we will try again shortly, nothing is lost."
+        )
     if event.status == "pending":
         return "We have received this activity and will check it for rewards shortly."
     if event.status == "failed":
-        return "We could not check this activity for rewards yet; we will try again."
+        return (
+            "We could not check this activity for rewards: an error stopped it that will not "
+            "pass by itself. Our team has been told and will check it again once it is fixed."
+        )
     paid = sum(r.get("points", 0) for r in records if r["result"] == "paid")
     held = sum(r.get("points", 0) for r in records if r["result"] == "held")
     if paid and held:

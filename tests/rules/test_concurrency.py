@@ -10,7 +10,6 @@ from sqlalchemy import event as sa_event
 from loyalty_social.extensions import db
 from loyalty_social.queue import enqueue
 from loyalty_social.rewards.models import Award
-from loyalty_social.rules import jobs
 from loyalty_social.rules.models import Rule
 
 from .conftest import T0, make_rule, process, review, share, store
@@ -31,7 +30,7 @@ def test_two_workers_racing_for_the_same_cap_pay_it_exactly(pg_rapp, pg_config, 
     with pg_rapp.app_context():
         # small interleaved jobs, so both workers hold events of the same members at once
         for start in range(0, len(ids), 3):
-            enqueue(jobs.process_events, ids[start : start + 3])
+            enqueue("rules.process_events", ids[start : start + 3])
         db.session.remove()
     workers = [start_worker(pg_config, "--burst") for _ in range(2)]
     deadline = time.monotonic() + 120
