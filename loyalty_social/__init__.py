@@ -9,9 +9,12 @@ from flask import Flask
 
 def create_app(overrides: dict | None = None) -> Flask:
     """The app factory: binds settings, extensions, errors and blueprints. Nothing else runs."""
-    from .settings import load_settings
+    from .settings import instance_folder, load_settings
 
-    app = Flask(__name__, instance_relative_config=True)
+    folder = instance_folder()
+    app = Flask(
+        __name__, instance_path=str(folder) if folder else None, instance_relative_config=True
+    )
     settings = load_settings(overrides, instance_path=Path(app.instance_path))
     app.config.update(settings.as_flask_config())
     _configure_flask(app)

@@ -84,6 +84,7 @@ class Settings:
     ACCOUNT_HEALTH_EVERY_SECONDS: int
     CARE_PRIORITY_TIERS: str
     OAUTH_PROVIDERS: dict
+    DEMO_OIDC_URL: str
     # Rules engine and ledger (config/default.toml documents each).
     PROGRAM_TIMEZONE: str
     MEMBER_DAILY_POINTS_CEILING: int
@@ -139,19 +140,38 @@ def _env_value(name: str, environ) -> str | None:
     return None
 
 
+def instance_folder(environ=None) -> Path | None:
+    """LOYALTY_SOCIAL_INSTANCE_PATH: where development keeps its SQLite file, generated secrets
+    and demo keys (default: Flask's instance/ folder next to the package)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(ENV_PREFIX + "INSTANCE_PATH")
+    return Path(value).resolve() if value else None
+
+
 def _dev_secrets(instance_path: Path) -> dict:
-    """Generate development secrets once, outside the repository, so a newcomer needs none."""
+    """Generate development secrets once, outside the repository, so a newcomer needs none.
+
+    A secret missing from an older file is added, never replaced (tokens encrypted with the
+    existing keys stay readable)."""
     from cryptography.fernet import Fernet
 
     path = instance_path / "dev-secrets.toml"
-    if not path.exists():
+    existing = _read_toml(path)
+    generators = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(32),
+        "ENCRYPTION_KEYS": lambda: Fernet.generate_key().decode(),
+        # Signs the demo's member assertions (the loyalty portal's side of the hand-off).
+        "PORTAL_SHARED_SECRET": lambda: secrets.token_urlsafe(32),
+    }
+    missing = [name for name in generators if name not in existing]
+    if missing:
         instance_path.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            f'SECRET_KEY = "{secrets.token_urlsafe(32)}"\n'
-            f'ENCRYPTION_KEYS = "{Fernet.generate_key().decode()}"\n'
-        )
+        with path.open("a") as handle:
+            for name in missing:
+                handle.write(f'{name} = "{generators[name]()}"\n')
         path.chmod(0o600)
-    return _read_toml(path)
+        existing = _read_toml(path)
+    return existing
 
 
 def load_settings(
@@ -202,6 +222,8 @@ def load_settings(
     typed["OAUTH_PROVIDERS"] = _provider_secrets(
         typed["OAUTH_PROVIDERS"], environ, from_secrets_file, overrides
     )
+    if typed["DEMO_OIDC_URL"] and env != "production":
+        typed["OAUTH_PROVIDERS"] = {**typed["OAUTH_PROVIDERS"], **demo_provider(typed)}
     settings = Settings(**typed)
     _check_rules_settings(settings)
     if env == "production":
@@ -224,6 +246,26 @@ def _provider_secrets(providers: dict, environ, secrets_file: dict, overrides: d
                 options[field] = str(value)
         merged[name] = options
     return merged
+
+
+DEMO_PROVIDER = "demo"
+
+
+def demo_provider(typed: dict) -> dict:
+    """The "Demo ID" provider `loyalty-social dev` starts on loopback (oidc-provider-mock):
+    any client id is accepted there, so this one is no secret. Never in production."""
+    issuer = typed["DEMO_OIDC_URL"].rstrip("/")
+    return {
+        DEMO_PROVIDER: {
+            "kind": "oidc",
+            "label": "Demo ID",
+            "server_metadata_url": f"{issuer}/.well-known/openid-configuration",
+            "scope": "openid profile email",
+            "store_tokens": False,
+            "client_id": "loyalty-social-demo",
+            "client_secret": "demo-provider-accepts-any-secret",
+        }
+    }
 
 
 def enabled_providers(providers: dict) -> list[str]:
@@ -275,6 +317,8 @@ def check_production(settings: Settings) -> None:
         "https://"
     ):
         problems.append("LOYALTY_SOCIAL_PUBLIC_URL (https: OAuth redirect URIs are built from it)")
+    if settings.DEMO_OIDC_URL:
+        problems.append("no LOYALTY_SOCIAL_DEMO_OIDC_URL (the demo provider is development only)")
     if settings.BACKEND_ADAPTER == "http":
         if not settings.BACKEND_URL.startswith("https://"):
             problems.append("LOYALTY_SOCIAL_BACKEND_URL (an https:// URL for the http adapter)")

@@ -171,6 +171,31 @@ def client(app):
     return app.test_client()
 
 
+# Debian's chromium, never a downloaded browser; Playwright drives it.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def chromium():
+    if not shutil.which(CHROMIUM):
+        pytest.fail("Debian's chromium is required: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 class LoggedProcess:
     """A ``loyalty-social`` command in its own process, its log in a file (a pipe nobody reads
     fills up and blocks the process); ``log()`` for assertion messages."""

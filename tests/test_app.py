@@ -54,6 +54,9 @@ def test_production_refuses_to_start_naming_what_is_missing():
         "DATABASE_URL": "postgresql://u@db/x",
     }
     assert load_settings(environ=complete).LOG_FORMAT == "json"
+    demo = complete | {"LOYALTY_SOCIAL_DEMO_OIDC_URL": "http://127.0.0.1:5999"}
+    with pytest.raises(SettingsError, match="DEMO_OIDC_URL"):
+        load_settings(environ=demo)
 
 
 def test_secrets_file_supplies_secrets(tmp_path):
@@ -246,3 +249,36 @@ def test_dev_secrets_are_generated_outside_the_repo_once(tmp_path):
     assert (tmp_path / "dev-secrets.toml").stat().st_mode & 0o777 == 0o600
     assert f"sqlite:///{tmp_path}/loyalty_social.db" == first.DATABASE_URL
     assert TEST_SECRETS["SECRET_KEY"] != first.SECRET_KEY
+
+
+def test_dev_secrets_gain_what_an_older_file_lacks_without_replacing_it(tmp_path):
+    (tmp_path / "dev-secrets.toml").write_text(
+        'SECRET_KEY = "kept"\nENCRYPTION_KEYS = "kept-too"\n'
+    )
+    settings = load_settings(environ={}, instance_path=tmp_path)
+    assert (settings.SECRET_KEY, settings.ENCRYPTION_KEYS) == ("kept", "kept-too")
+    assert len(settings.PORTAL_SHARED_SECRET) >= 32
+    again = load_settings(environ={}, instance_path=tmp_path)
+    assert again.PORTAL_SHARED_SECRET == settings.PORTAL_SHARED_SECRET
+
+
+def test_demo_provider_is_offered_in_development_only_when_dev_started_it(tmp_path):
+    plain = load_settings(environ={}, instance_path=tmp_path)
+    assert "demo" not in plain.OAUTH_PROVIDERS
+    started = load_settings(
+        environ={"LOYALTY_SOCIAL_DEMO_OIDC_URL": "http://127.0.0.1:5999"}, instance_path=tmp_path
+    )
+    demo = started.OAUTH_PROVIDERS["demo"]
+    assert demo["label"] == "Demo ID" and demo["client_id"]
+    assert demo["server_metadata_url"] == ("http://127.0.0.1:5999/.well-known/openid-configuration")
+    assert "google" in started.OAUTH_PROVIDERS  # added, nothing replaced
+
+
+def test_instance_folder_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOYALTY_SOCIAL_INSTANCE_PATH", str(tmp_path / "elsewhere"))
+    monkeypatch.delenv("LOYALTY_SOCIAL_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"ENV": "development"})
+    assert app.instance_path == str(tmp_path / "elsewhere")
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path}/elsewhere/loyalty_social.db"
+    assert (tmp_path / "elsewhere" / "dev-secrets.toml").exists()

@@ -11,6 +11,7 @@ from ..consent import service as consent
 from ..extensions import db
 from ..identity import assertions, flows, providers
 from ..identity import service as identity
+from ..rewards import service as rewards
 from . import session as portal_session
 
 portal = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
@@ -97,6 +98,7 @@ def connections():
         items=identity.connections(member),
         can_unlink=identity.can_unlink(member),
         consents=consent.consents(member),
+        points=rewards.balance(member),
         notice=session.pop("notice", None),
         return_to=session.get("return_to"),
         csrf_token=portal_session.csrf_token(),
@@ -226,5 +228,5 @@ def done():
     return_to = session.get("return_to")
     session.clear()
     if not return_to or not assertions.is_allowed_return_url(return_to):
-        raise PortalError("You can close this page now.", 200)
+        return render_template("portal/done.html")
     return redirect(return_to, 303)

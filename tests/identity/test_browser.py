@@ -3,34 +3,9 @@ under its production server and the real OIDC provider: arrive, link, see it, un
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
-import pytest
-
 from .conftest import PORTAL, identity_settings, member_assertion
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def chromium():
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is required: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def test_member_links_and_unlinks_in_a_real_browser(sqlite_config, oidc_provider, serve, chromium):

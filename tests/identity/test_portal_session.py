@@ -28,6 +28,15 @@ def test_valid_assertion_opens_a_session_and_returns_to_the_portal(id_app, oidc_
     assert not has_session(member)
 
 
+def test_done_without_a_return_address_is_a_success_page(id_app, oidc_provider):
+    member = Browser(id_app, oidc_provider)
+    member.arrive("M-1", return_to=None)
+    done = member.client.get("/portal/done")
+    assert done.status_code == 200
+    assert "All set" in done.text and "error-message" not in done.text
+    assert not has_session(member)
+
+
 @pytest.mark.parametrize(
     "claims, message",
     [
