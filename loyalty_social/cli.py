@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -111,6 +112,21 @@ def _register_feature_commands() -> None:
         main.add_command(command)
 
 
+def listen_address(bind: str) -> tuple[str, str]:
+    """host and port of ``bind``, once a trial bind shows the server will be able to listen."""
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"{bind!r} is not HOST:PORT", param_hint="'--bind'")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as trial:
+            trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            trial.bind((host.strip("[]"), int(port)))
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {bind}: {error.strerror}") from None
+    return host, port
+
+
 @main.command()
 @click.option("--bind", help="host:port (default: the BIND setting)")
 @click.option("--workers", type=int, help="processes (default: WEB_WORKERS)")
@@ -125,7 +141,7 @@ def serve(bind, workers, threads):
             raise click.ClickException(
                 "no enabled webhook source has a secret: run `loyalty-social source add NAME`"
             )
-    host, _, port = (bind or config["BIND"]).rpartition(":")
+    host, port = listen_address(bind or config["BIND"])
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="loyalty-social-metrics-")
     granian = shutil.which("granian") or os.path.join(os.path.dirname(sys.executable), "granian")
@@ -206,6 +222,7 @@ def dev(bind, demo_id):
 
     if current_app.config["ENV"] == "production":
         raise click.ClickException("dev runs the demo; in production run `loyalty-social serve`")
+    listen_address(bind)  # before anything is printed
     upgrade()
     seeded = seed_demo()
     base_url = f"http://{bind}"

@@ -3,6 +3,7 @@ errors an operator can fix as one line and a non-zero exit, never a traceback.""
 
 from __future__ import annotations
 
+import socket
 from importlib.metadata import version
 
 import pytest
@@ -106,3 +107,15 @@ def test_demo_commands_refuse_production(tmp_path, command):
     config = make_config("postgresql://db.invalid/loyalty", ENV="production") | TEST_SECRETS
     result = run_cli(config, *command)
     one_line_error(result, "production")
+
+
+@pytest.mark.parametrize("command", ["serve", "dev"])
+def test_address_in_use(sqlite_config, tmp_path, command):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        bind = f"127.0.0.1:{taken.getsockname()[1]}"
+        config = sqlite_config | {"ENV": "development", "INSTANCE_PATH": str(tmp_path)}
+        result = run_cli(config, command, "--bind", bind)
+    one_line_error(result, f"cannot listen on {bind}: Address already in use")
+    assert "Loyalty Social" not in result.stdout  # dev printed no demo it cannot serve
