@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from .conftest import ROOT
 from .services import free_port, wait_for_port
@@ -223,7 +224,18 @@ def test_second_run_keeps_the_demo_and_prints_a_fresh_link(tmp_path):
     second = Dev(tmp_path)
     try:
         assert (tmp_path / "instance" / "marketer-api-key").read_text() == first_key
-        assert second.printed(r"/portal/start\?assertion=") != first_link
+        link = second.printed(r"/portal/start\?assertion=")
+        assert link != first_link
+        opened = requests.get(link, allow_redirects=False, timeout=10)
+        assert opened.status_code == 303 and opened.headers["Location"] == "/portal/connections"
+        again = requests.get(link, allow_redirects=False, timeout=10)
+        assert again.status_code == 401 and "already used" in again.text
+        fresh = re.search(r"a fresh one: (.+ portal-link --url \S+)\):", second.text).group(1)
+        made = second.run(fresh)
+        assert made.returncode == 0, made.stderr
+        assert (
+            requests.get(made.stdout.strip(), allow_redirects=False, timeout=10).status_code == 303
+        )
         listed = second.run(f"{Path(sys.executable).parent}/loyalty-social rule list")
         assert listed.returncode == 0, listed.stderr
         assert len(listed.stdout.strip().splitlines()) == 2, listed.stdout  # seeded once

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlencode
 
 from flask import current_app
@@ -11,6 +10,7 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from ..ids import new_id
+from ..timeutil import utcnow
 
 
 class HandoffUnavailable(RuntimeError):
@@ -22,7 +22,7 @@ def portal_link(base_url: str, member_id: str) -> str:
     config = current_app.config
     if not config["PORTAL_SHARED_SECRET"]:
         raise HandoffUnavailable("PORTAL_SHARED_SECRET is not set: no portal link can be signed")
-    now = int(time.time())
+    now = int(utcnow().timestamp())
     claims = {
         "iss": config["PORTAL_ISSUER"],
         "aud": config["PORTAL_AUDIENCE"],
