@@ -68,7 +68,7 @@ def run() -> dict:
 
     def rows(k):
         counter[0] += 1
-        return [build_event_row(source, f"cm_{counter[0]}_{i}", BODY) for i in range(k)]
+        return [build_event_row(source, f"cm_{counter[0]}_{i}", BODY, 300) for i in range(k)]
 
     dedicated = engine.connect()
     stored_ids: list[str] = []

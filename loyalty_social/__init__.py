@@ -67,12 +67,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register(app: Flask) -> None:
-    from . import features, metrics, requests_context
+    from . import features, metrics, requests_context, storable
     from .errors import register_error_handlers
     from .health import health_bp
 
     requests_context.init_app(app)
     metrics.init_app(app)
+    storable.init_app(app)
     app.register_blueprint(health_bp)
     features.load_models()
     for feature in features.modules():

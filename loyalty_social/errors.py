@@ -58,6 +58,7 @@ REGISTRY: dict[str, ProblemType] = _types(
     ProblemType("unsupported-media-type", 415, "The content type is not supported"),
     ProblemType("validation-failed", 422, "The request body failed validation"),
     ProblemType("unknown-event-type", 422, "The event type is not in the catalogue"),
+    ProblemType("event-not-storable", 422, "The database refused to store the event"),
     ProblemType("rate-limited", 429, "Too many requests"),
     ProblemType("internal-error", 500, "Internal server error"),
     ProblemType("service-unavailable", 503, "The service is temporarily unavailable"),

@@ -6,6 +6,7 @@ before we read them, and dropping them would lose history a later rule may want.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -13,6 +14,7 @@ from functools import cached_property
 from marshmallow import INCLUDE, Schema, fields, validate
 
 EVIDENCE_LEVELS = ("claimed", "tracked", "verified", "confirmed")
+OBJECT_KEY_MAX = 512  # the object_key columns of activity_event and award
 
 
 def evidence_rank(level: str) -> int:
@@ -153,8 +155,21 @@ class EventType:
 CATALOGUE: dict[tuple[str, int], EventType] = {}
 
 
+def bounded_key(key: str | None) -> str | None:
+    """An object key that fits its column: a longer one (a 600-character share URL) keeps its
+    readable start and ends with a hash of the whole, so the same object always gets the same
+    key (reversals and once-per-object limits still match) and no two differ by the cut."""
+    if key is None or len(key) <= OBJECT_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[: OBJECT_KEY_MAX - 72]}#sha256:{digest}"
+
+
 def _register(name, version, schema, description, object_key, example):
-    CATALOGUE[(name, version)] = EventType(name, version, schema, description, object_key, example)
+    def key(data: dict) -> str | None:
+        return bounded_key(object_key(data))
+
+    CATALOGUE[(name, version)] = EventType(name, version, schema, description, key, example)
 
 
 _register(

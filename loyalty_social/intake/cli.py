@@ -14,12 +14,15 @@ from flask.cli import AppGroup, with_appcontext
 from ..extensions import db
 from . import service, sources
 from .catalogue import EVIDENCE_LEVELS, known_types
-from .signature import sign
+from .signature import generate_keypair, sign, sign_asymmetric
 
 
 @click.group(cls=AppGroup)
 def source():
-    """Webhook sources and their signing secrets."""
+    """Webhook sources and their signing secrets or public keys."""
+
+
+_PUBLIC_KEY_HELP = "the sender's ed25519 public key (whpk_...) for v1a signatures"
 
 
 @source.command("add")
@@ -27,23 +30,48 @@ def source():
 @click.option("--max-evidence", type=click.Choice(EVIDENCE_LEVELS), default="verified")
 @click.option("--rate-limit", type=float, help="requests/s per web process (default: setting)")
 @click.option("--rate-burst", type=int)
-def source_add(name, max_evidence, rate_limit, rate_burst):
+@click.option("--public-key", help=_PUBLIC_KEY_HELP + "; then no secret unless --with-secret")
+@click.option("--with-secret", is_flag=True, help="also issue a secret beside --public-key")
+def source_add(name, max_evidence, rate_limit, rate_burst, public_key, with_secret):
     """Create a source; prints its secret once (give it to the sender, keep it nowhere else)."""
     try:
-        click.echo(sources.add_source(name, max_evidence, rate_limit, rate_burst))
+        secret = sources.add_source(
+            name,
+            max_evidence,
+            rate_limit,
+            rate_burst,
+            public_key=public_key,
+            with_secret=with_secret or not public_key,
+        )
     except sources.SourceError as error:
         raise click.ClickException(str(error)) from None
+    click.echo(secret or f"{name}: verifies v1a signatures with the given public key")
 
 
 @source.command("rotate")
 @click.argument("name")
 @click.option("--grace-hours", type=float, default=24.0, show_default=True)
-def source_rotate(name, grace_hours):
-    """Add a new secret (printed once); older ones keep working for the grace period."""
+@click.option("--public-key", help=_PUBLIC_KEY_HELP + " replacing the current ones")
+def source_rotate(name, grace_hours, public_key):
+    """Add a new secret (printed once), or with --public-key a new public key; the older ones
+    keep working for the grace period."""
     try:
-        click.echo(sources.rotate_secret(name, grace_hours))
+        if public_key:
+            sources.rotate_public_key(name, public_key, grace_hours)
+            click.echo(f"{name}: new public key added; older ones expire in {grace_hours:g} h")
+        else:
+            click.echo(sources.rotate_secret(name, grace_hours))
     except sources.SourceError as error:
         raise click.ClickException(str(error)) from None
+
+
+@source.command("keygen")
+def source_keygen():
+    """Print a new ed25519 key pair for a sender: whsk_ (keep it with the sender, never here)
+    and whpk_ (give it to `source add/rotate --public-key`)."""
+    private, public = generate_keypair()
+    click.echo(f"private key (sender only): {private}")
+    click.echo(f"public key:                {public}")
 
 
 @source.command("list")
@@ -52,7 +80,8 @@ def source_list():
         state = "enabled" if row["enabled"] else "disabled"
         click.echo(
             f"{row['name']}  {state}  max_evidence={row['max_evidence']}  "
-            f"live_secrets={row['live_secrets']}  rate_limit={row['rate_limit'] or 'default'}"
+            f"live_secrets={row['live_secrets']}  live_public_keys={row['live_public_keys']}  "
+            f"rate_limit={row['rate_limit'] or 'default'}"
         )
 
 
@@ -147,7 +176,14 @@ def webhook():
 @click.option("--evidence", type=click.Choice(EVIDENCE_LEVELS), default="claimed")
 @click.option("--url", default="http://127.0.0.1:5000", show_default=True)
 @click.option("--secret", envvar="LOYALTY_SOCIAL_WEBHOOK_SECRET", help="default: the source's")
-def webhook_send(source_name, event_type, data_file, example, member_id, evidence, url, secret):
+@click.option(
+    "--private-key",
+    envvar="LOYALTY_SOCIAL_WEBHOOK_PRIVATE_KEY",
+    help="sign with this ed25519 key (whsk_..., v1a) instead of a secret",
+)
+def webhook_send(
+    source_name, event_type, data_file, example, member_id, evidence, url, secret, private_key
+):
     """Sign and POST one event, as an integrator would."""
     import requests
 
@@ -165,11 +201,22 @@ def webhook_send(source_name, event_type, data_file, example, member_id, evidenc
         }
     else:
         raise click.UsageError("give --example FILE, or --type and --file")
-    if secret is None:
-        secret = sources.current_secret(source_name)
+    if secret is None and private_key is None:
+        try:
+            secret = sources.current_secret(source_name)
+        except sources.SourceError as error:
+            raise click.ClickException(f"{error}: pass --secret or --private-key") from None
         db.session.rollback()
     raw = json.dumps(body).encode()
     webhook_id, timestamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+    try:
+        signature = (
+            sign_asymmetric(private_key, webhook_id, timestamp, raw)
+            if private_key
+            else sign(secret, webhook_id, timestamp, raw)
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
     response = requests.post(
         f"{url.rstrip('/')}/webhooks/{source_name}",
         data=raw,
@@ -177,7 +224,7 @@ def webhook_send(source_name, event_type, data_file, example, member_id, evidenc
             "content-type": "application/json",
             "webhook-id": webhook_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, webhook_id, timestamp, raw),
+            "webhook-signature": signature,
         },
         timeout=10,
     )

@@ -5,6 +5,12 @@ writes everything that queued up meanwhile in one multi-row INSERT ... ON CONFLI
 and one commit, then wakes each waiter with its own outcome (new, duplicate, conflict). A 202
 is therefore only ever sent for a committed event, while N concurrent requests cost one commit.
 
+A group whose commit fails is not failed as a whole: the events in it did nothing wrong
+together, so it is written again in halves on a fresh connection until the row(s) the database
+refuses stand alone. Only such a row gets an error: 422 when the database refused its content
+(a value it cannot store), else its own 5xx; a database that is unreachable fails the group
+once more as a whole (503, retry later) rather than once per row.
+
 Newly stored ids then go to the ``Dispatcher`` thread, which enqueues ``process_events`` in
 batches, off the request path. If enqueueing fails (Redis down), the events simply stay
 ``pending`` and the sweeper picks them up later.
@@ -20,8 +26,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 
 from ..batching import BatchingThread
+from ..errors import Problem
 from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
 from .models import ActivityEvent
@@ -145,23 +153,56 @@ class GroupCommitter:
                     self._queue.put(None)
                     break
                 batch.append(nxt)
-            self._commit(batch)
+            self.commit_group(batch)
 
-    def _commit(self, batch) -> None:
+    def commit_group(self, batch, retried: bool = False) -> None:
+        """Store a group; on failure, isolate the row(s) at fault (see the module docstring)."""
         try:
             if self._connection is None:
                 self._connection = self.engine.connect()
             results = store_events(self._connection, [row for row, _ in batch])
-        except Exception as error:  # the whole batch rolled back: every sender gets the error
+        except Exception as error:  # the group rolled back: nothing of it is stored
             self._discard_connection()
-            for _, future in batch:
-                future.set_exception(error)
+            if _unavailable(error):
+                if retried:  # twice in a row: the database is down, not this group
+                    for _, future in batch:
+                        future.set_exception(error)
+                else:  # a dropped connection, a deadlock: once more, as it was
+                    self.commit_group(batch, retried=True)
+            elif len(batch) == 1:
+                batch[0][1].set_exception(_row_error(error, batch[0][0]))
+            else:
+                middle = len(batch) // 2
+                self.commit_group(batch[:middle], retried)
+                self.commit_group(batch[middle:], retried)
             return
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
         new_ids = [r.id for r in results if not r.duplicate]
         if new_ids:
             self.on_stored(new_ids)
+
+
+def _unavailable(error: Exception) -> bool:
+    """The database, not the rows: unreachable, connection lost, deadlock, serialization."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def _row_error(error: Exception, row: dict) -> Exception:
+    """What a row that fails alone answers: 422 when the database refused its content."""
+    cause = error.orig if isinstance(error, StatementError) else error
+    if isinstance(error, DataError | IntegrityError) or isinstance(
+        cause, ValueError | TypeError | UnicodeError
+    ):
+        log.warning("event %s refused by the database: %s", row["webhook_id"], type(cause).__name__)
+        return Problem(
+            "event-not-storable",
+            f"The database refused to store this event ({type(cause).__name__}); "
+            "sending it again will not help.",
+        )
+    return error
 
 
 class Dispatcher(BatchingThread):

@@ -109,7 +109,9 @@ class WebhookEndpoint:
         body = self._read_body(environ)
         headers = {name: environ.get(key) for name, key in _HEADERS}
         try:
-            webhook_id = verify(source.secrets, headers, body, self.tolerance)
+            webhook_id = verify(
+                source.secrets, headers, body, self.tolerance, public_keys=source.public_keys
+            )
         except SignatureError as error:
             EVENTS_RECEIVED.labels("invalid_signature").inc()
             raise Problem("invalid-signature", str(error)) from None
@@ -122,7 +124,7 @@ class WebhookEndpoint:
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         try:
-            row = service.build_event_row(source, webhook_id, body)
+            row = service.build_event_row(source, webhook_id, body, self.tolerance)
         except Problem:
             EVENTS_RECEIVED.labels("invalid").inc()
             raise

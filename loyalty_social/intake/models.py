@@ -43,6 +43,19 @@ class SourceSecret(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class SourcePublicKey(db.Model):
+    """One ed25519 public key (``whpk_...``) of a source, for ``v1a`` signatures. Stored as is:
+    it is public, and cannot sign. Several live at once during rotation."""
+
+    __tablename__ = "source_public_key"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source_name: Mapped[str] = mapped_column(ForeignKey("source.name"), index=True)
+    public_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class ActivityEvent(db.Model):
     """One accepted webhook: stored before we answer, processed once by the rules."""
 

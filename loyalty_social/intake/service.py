@@ -15,6 +15,8 @@ from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
 from ..sql import newest_first_page, rows_json, run_write
+from ..storable import MESSAGE as STORABLE_MESSAGE
+from ..storable import is_storable, unstorable_fields
 from ..timeutil import utcnow
 from .catalogue import EVIDENCE_LEVELS, evidence_rank, known_types, lookup
 from .models import ActivityEvent
@@ -25,14 +27,24 @@ log = logging.getLogger(__name__)
 _envelope = EnvelopeSchema()
 
 
-def build_event_row(source: SourceView, webhook_id: str, body: bytes) -> dict:
-    """Validate a verified body and return the row to store (raises Problem on bad input)."""
+def build_event_row(
+    source: SourceView, webhook_id: str, body: bytes, future_seconds: float
+) -> dict:
+    """Validate a verified body and return the row to store (raises Problem on bad input).
+
+    Everything a row holds is checked here, so its INSERT cannot fail for its own content and
+    take the other events of its group commit down with it: text every database can store
+    (``storable``), lengths within their columns (schemas; long object keys are bounded by the
+    catalogue), and an activity time at most ``future_seconds`` (the signature tolerance)
+    ahead of our clock.
+    """
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise Problem("malformed-json", f"The body is not valid JSON: {error}") from None
     if not isinstance(document, dict):
         raise Problem("validation-failed", "The body must be a JSON object.")
+    _refuse_unstorable(document, body, webhook_id)
     try:
         envelope = _envelope.load(document)
     except ValidationError as error:
@@ -53,6 +65,12 @@ def build_event_row(source: SourceView, webhook_id: str, body: bytes) -> dict:
             "validation-failed", "The event data is invalid.", errors={"data": error.messages}
         ) from None
     now = utcnow()
+    if envelope["timestamp"] > now + timedelta(seconds=future_seconds):
+        raise Problem(
+            "validation-failed",
+            "The event's timestamp is in the future.",
+            errors={"timestamp": [f"More than {future_seconds:g} s ahead of our clock."]},
+        )
     claimed = envelope["evidence"]
     evidence = EVIDENCE_LEVELS[min(evidence_rank(claimed), evidence_rank(source.max_evidence))]
     return {
@@ -74,6 +92,21 @@ def build_event_row(source: SourceView, webhook_id: str, body: bytes) -> dict:
         # Handed to the dispatcher at once; the sweeper retries it if that is lost.
         "enqueued_at": now,
     }
+
+
+def _refuse_unstorable(document: dict, body: bytes, webhook_id: str) -> None:
+    """422 naming each field, extra fields included, whose text cannot be stored. JSON can
+    carry such text only as a \\u escape or as raw surrogate bytes (json.loads lets those
+    through), so a body without either is not walked."""
+    errors = {}
+    if b"\\u" in body or b"\xed" in body:
+        errors = unstorable_fields(document)
+    if not is_storable(webhook_id):
+        errors["webhook-id"] = [STORABLE_MESSAGE]
+    if errors:
+        raise Problem(
+            "validation-failed", "The event holds text that cannot be stored.", errors=errors
+        )
 
 
 def list_events(

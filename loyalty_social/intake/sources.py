@@ -1,4 +1,5 @@
-"""Webhook sources: their secrets (encrypted, several at once for rotation) and rate limits.
+"""Webhook sources: their secrets (encrypted) and public keys (ed25519, stored as is; several
+of each at once for rotation) and rate limits.
 
 The request path reads sources through a short-lived per-process cache, so verifying a
 webhook costs no database round trip; rotation and disabling take effect within
@@ -19,8 +20,9 @@ from ..extensions import db
 from ..ids import new_id
 from ..timeutil import utcnow
 from .catalogue import EVIDENCE_LEVELS
-from .models import Source, SourceSecret
+from .models import Source, SourcePublicKey, SourceSecret
 from .signature import generate_secret
+from .signature import public_key as parse_public_key
 
 
 class SourceError(ValueError):
@@ -35,6 +37,7 @@ class SourceView:
     rate_limit: float
     rate_burst: int
     secrets: tuple[str, ...]
+    public_keys: tuple[str, ...] = ()
 
 
 def add_source(
@@ -43,15 +46,18 @@ def add_source(
     rate_limit: float | None = None,
     rate_burst: int | None = None,
     secret: str | None = None,
-) -> str:
-    """Create a source with one secret; returns the secret (shown once)."""
+    public_key: str | None = None,
+    with_secret: bool = True,
+) -> str | None:
+    """Create a source with a secret, a public key, or both; returns the secret (shown once),
+    None when the source only has a public key."""
     if max_evidence not in EVIDENCE_LEVELS:
         raise SourceError(f"max evidence must be one of {', '.join(EVIDENCE_LEVELS)}")
     if db.session.get(Source, name) is not None:
         raise SourceError(f"source {name!r} already exists")
     if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
         raise SourceError("a source name is letters, digits, '-' and '_' (at most 64)")
-    secret = secret or generate_secret()
+    _check_public_key(public_key)
     db.session.add(
         Source(
             name=name,
@@ -62,9 +68,30 @@ def add_source(
             created_at=utcnow(),
         )
     )
-    _add_secret(name, secret)
+    if public_key:
+        _add_public_key(name, public_key)
+    if with_secret or not public_key:
+        secret = secret or generate_secret()
+        _add_secret(name, secret)
+    else:
+        secret = None
     db.session.commit()
     return secret
+
+
+def _check_public_key(value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        parse_public_key(value)
+    except ValueError as error:
+        raise SourceError(str(error)) from None
+
+
+def _add_public_key(name: str, value: str) -> None:
+    db.session.add(
+        SourcePublicKey(id=new_id("whk"), source_name=name, public_key=value, created_at=utcnow())
+    )
 
 
 def _add_secret(name: str, secret: str) -> None:
@@ -93,6 +120,19 @@ def rotate_secret(name: str, grace_hours: float = 24.0) -> str:
     return secret
 
 
+def rotate_public_key(name: str, new_key: str, grace_hours: float = 24.0) -> None:
+    """Add a public key; the current ones keep verifying for ``grace_hours`` more."""
+    if db.session.get(Source, name) is None:
+        raise SourceError(f"no source {name!r}")
+    _check_public_key(new_key)
+    expires = utcnow() + timedelta(hours=grace_hours)
+    for existing in _live(SourcePublicKey, name):
+        if existing.expires_at is None or existing.expires_at > expires:
+            existing.expires_at = expires
+    _add_public_key(name, new_key)
+    db.session.commit()
+
+
 def set_enabled(name: str, enabled: bool) -> None:
     source = db.session.get(Source, name)
     if source is None:
@@ -102,11 +142,14 @@ def set_enabled(name: str, enabled: bool) -> None:
 
 
 def _live_secrets(name: str) -> list[SourceSecret]:
+    return _live(SourceSecret, name)
+
+
+def _live(model, name: str) -> list:
+    """A source's secrets or public keys that have not expired, newest first."""
     now = utcnow()
     rows = db.session.scalars(
-        db.select(SourceSecret)
-        .where(SourceSecret.source_name == name)
-        .order_by(SourceSecret.created_at.desc())
+        db.select(model).where(model.source_name == name).order_by(model.created_at.desc())
     )
     return [row for row in rows if row.expires_at is None or row.expires_at > now]
 
@@ -118,6 +161,7 @@ def list_sources() -> list[dict]:
             "enabled": source.enabled,
             "max_evidence": source.max_evidence,
             "live_secrets": len(_live_secrets(source.name)),
+            "live_public_keys": len(_live(SourcePublicKey, source.name)),
             "rate_limit": source.rate_limit,
         }
         for source in db.session.scalars(db.select(Source).order_by(Source.name))
@@ -133,7 +177,9 @@ def current_secret(name: str) -> str:
 
 
 def any_source_configured() -> bool:
-    return any(s["enabled"] and s["live_secrets"] for s in list_sources())
+    return any(
+        s["enabled"] and (s["live_secrets"] or s["live_public_keys"]) for s in list_sources()
+    )
 
 
 def load_source(name: str) -> SourceView | None:
@@ -148,6 +194,7 @@ def load_source(name: str) -> SourceView | None:
         rate_limit=source.rate_limit or config["WEBHOOK_RATE_LIMIT"],
         rate_burst=source.rate_burst or config["WEBHOOK_RATE_BURST"],
         secrets=tuple(crypto.decrypt(s.secret_encrypted) for s in _live_secrets(name)),
+        public_keys=tuple(k.public_key for k in _live(SourcePublicKey, name)),
     )
 
 

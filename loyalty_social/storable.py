@@ -1,0 +1,86 @@
+"""Text that every database we run on can store, checked before anything is written.
+
+PostgreSQL refuses a NUL character (U+0000) in any text, and psycopg refuses a lone UTF-16
+surrogate (it cannot be encoded as UTF-8); SQLite stores both. Input that would fail only on
+PostgreSQL, and only at commit time, is refused up front, with the field named, the same way
+on both databases: a write that fails takes its whole transaction with it (for intake, the
+group commit of other senders' events).
+
+``refuse_unstorable_input`` applies the check to every Flask request (path, query, JSON body);
+the webhook endpoint checks its bodies itself (``unstorable_fields``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import request
+
+from .errors import Problem
+
+# NUL, and lone surrogates (json.loads turns "\ud800" into one).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MESSAGE = "Contains a NUL character (\\u0000) or a lone surrogate, which cannot be stored."
+
+
+def is_storable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is None
+
+
+def unstorable_fields(value) -> dict:
+    """``{field: [message]}`` (nested as the value is) for every string, key included, that
+    cannot be stored; empty when all can be."""
+    if isinstance(value, str):
+        return {} if is_storable(value) else {"_value": [MESSAGE]}
+    errors: dict = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key)
+            if not is_storable(name):
+                errors[name.encode("unicode_escape").decode()] = [MESSAGE]
+                continue
+            found = unstorable_fields(item)
+            if found:
+                errors[name] = found.get("_value", found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unstorable_fields(item)
+            if found:
+                errors[index] = found.get("_value", found)
+    return errors
+
+
+def _request_errors() -> dict:
+    errors = {}
+    if not is_storable(request.path):
+        errors["path"] = [MESSAGE]
+    query = {
+        name: [MESSAGE]
+        for name, values in request.args.lists()
+        if not is_storable(name) or not all(is_storable(v) for v in values)
+    }
+    if query:
+        errors["query"] = {name.encode("unicode_escape").decode(): m for name, m in query.items()}
+    if request.is_json:
+        body = unstorable_fields(request.get_json(silent=True))
+        if body:
+            errors["json"] = body
+    form = {name: [MESSAGE] for name, value in request.form.items() if not is_storable(value)}
+    if form:
+        errors["form"] = form
+    return errors
+
+
+def refuse_unstorable_input():
+    """A before-request hook: 422 naming each field that holds unstorable text."""
+    errors = _request_errors()
+    if errors:
+        raise Problem(
+            "validation-failed",
+            "Text with NUL characters or lone surrogates cannot be stored.",
+            errors=errors,
+        )
+
+
+def init_app(app) -> None:
+    app.before_request(refuse_unstorable_input)
