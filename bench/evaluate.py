@@ -51,7 +51,7 @@ with app.app_context():
     # A long-running worker's steady state: its rules compiled (once per change of the rules,
     # about a second for 1,000) before the clock starts.
     from loyalty_social.extensions import db
-    from loyalty_social.rules.service import active_rule_set
+    from loyalty_social.rules.active import active_rule_set
     active_rule_set()
     db.session.remove()
     queue = rq_queue(app)

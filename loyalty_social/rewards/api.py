@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from ..access.auth import SECURITY, require_scope
 from ..rules.api import actor
 from ..rules.explanations import member_explanation
+from ..rules.held import approve_held, reject_held
 from ..rules.schemas import ExplanationSchema
 from . import offers, service
 from .schemas import (
@@ -118,8 +119,6 @@ class AwardApprove(MethodView):
     @awards_api.response(200, AwardSchema)
     def post(self, award_id):
         """Pay a held award now."""
-        from ..rules.service import approve_held
-
         return approve_held(award_id, actor())
 
 
@@ -131,8 +130,6 @@ class AwardReject(MethodView):
     @awards_api.response(200, AwardSchema)
     def post(self, body, award_id):
         """Refuse a held award; the limits and budget it held are given back."""
-        from ..rules.service import reject_held
-
         return reject_held(award_id, actor(), body["reason"])
 
 

@@ -106,7 +106,7 @@ def import_codes(offer_id: str, codes: list[str]) -> int:
 
 
 def lock_offers(offer_ids) -> None:
-    """Lock a batch's offers up front, sorted (see rules.service.Budgets)."""
+    """Lock a batch's offers up front, sorted (see rules.budgets.Budgets)."""
     ids = sorted(set(offer_ids))
     if ids and db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(

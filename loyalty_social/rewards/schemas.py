@@ -1,6 +1,6 @@
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from ..rules.fields import StrictBoolean, WholeNumber
+from ..wire_fields import StrictBoolean, WholeNumber
 
 
 class BalanceSchema(Schema):

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from ..access.auth import SECURITY, require_scope
 from ..errors import Problem
 from ..queue import enqueue
-from . import backtest, explanations, preview, service
+from . import backtest, documents, explanations, preview, service
 from .schemas import (
     BacktestRequestSchema,
     BacktestSchema,
@@ -72,7 +72,7 @@ class Rules(MethodView):
     @rules_api.response(200, RuleListSchema)
     def get(self, query):
         """Every rule (filter by status or event type)."""
-        return {"items": [service.view(r) for r in service.list_rules(**query)]}
+        return {"items": [documents.view(r) for r in service.list_rules(**query)]}
 
     @require_scope("marketer")
     @rules_api.doc(security=SECURITY)
@@ -81,7 +81,7 @@ class Rules(MethodView):
     def post(self, body):
         """Create a rule (a draft unless status "active"); errors point at the clause."""
         status = body.pop("status", "draft")
-        return service.view(_call(service.create_rule, body, actor(), status, loaded=True))
+        return documents.view(_call(service.create_rule, body, actor(), status, loaded=True))
 
 
 @rules_api.route("/<rule_id>")
@@ -90,7 +90,7 @@ class RuleItem(MethodView):
     @rules_api.doc(security=SECURITY)
     @rules_api.response(200, RuleOutSchema)
     def get(self, rule_id):
-        return service.view(_call(service.get_rule, rule_id))
+        return documents.view(_call(service.get_rule, rule_id))
 
     @require_scope("marketer")
     @rules_api.doc(security=SECURITY)
@@ -99,7 +99,7 @@ class RuleItem(MethodView):
     def put(self, body, rule_id):
         """Replace the definition: a new version; awards keep the version that paid them."""
         note = body.pop("note", None)
-        return service.view(_call(service.update_rule, rule_id, body, actor(), note, loaded=True))
+        return documents.view(_call(service.update_rule, rule_id, body, actor(), note, loaded=True))
 
 
 @rules_api.route("/<rule_id>/status")
@@ -110,7 +110,7 @@ class RuleStatus(MethodView):
     @rules_api.response(200, RuleOutSchema)
     def post(self, body, rule_id):
         """draft -> active -> paused <-> active -> archived."""
-        return service.view(
+        return documents.view(
             _call(service.set_status, rule_id, body["status"], actor(), body.get("note"))
         )
 

@@ -19,8 +19,10 @@ from ..identity.models import Member
 from ..ids import new_id
 from ..intake.models import ActivityEvent
 from ..timeutil import utcnow
-from . import service
-from .evaluation import Facts, compile_rule, decide
+from . import documents, service
+from .compiled import compile_rule
+from .evaluation import decide
+from .facts import Facts
 from .limits import DryCounterStore, local_date
 from .models import Backtest
 from .processing import REMOVED_BY, ProcessingEnv
@@ -62,7 +64,7 @@ def start(
     the in-process job needs."""
     row = service.get_rule(rule_id)
     if doc is None:
-        document = service.document(row)
+        document = documents.document(row)
     else:
         document = doc if loaded else service.validate_document(doc)
     until = until or utcnow()  # until <= since: an empty window, an empty report

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from ..extensions import db
 from ..intake.catalogue import EVIDENCE_LEVELS
 from . import backtest as backtests
-from . import service
+from . import documents, service
 
 
 @click.group(cls=AppGroup)
@@ -105,7 +105,7 @@ def show(rule_id):
         found = service.get_rule(rule_id)
     except service.NotFound as error:
         _fail(error)
-    click.echo(json.dumps(service._json_safe(service.view(found)), indent=2))
+    click.echo(json.dumps(service._json_safe(documents.view(found)), indent=2))
 
 
 @rule.command("versions")

@@ -16,8 +16,9 @@ from ..errors import Problem
 from ..extensions import db
 from ..intake.models import ActivityEvent
 from . import service
-from .conditions import MISSING, find
-from .evaluation import compile_rule
+from .compiled import compile_rule
+from .conditions import find
+from .grammar import MISSING
 from .models import RuleSetSnapshot, RuleVersion
 
 MEMBER_WORDS = {

@@ -1,23 +1,6 @@
-"""Wire-format fields marshmallow lacks."""
+"""The wire-format fields, for the rules' schemas (they live in ``wire_fields``: every feature's
+schemas use them)."""
 
-from marshmallow import fields
+from ..wire_fields import StrictBoolean, WholeNumber
 
-
-class StrictBoolean(fields.Boolean):
-    """true or false only: marshmallow's Boolean also takes 0, 1, "yes" ... which the
-    OpenAPI document (type: boolean) does not allow."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
-
-
-class WholeNumber(fields.Integer):
-    """An integer; 5.0 is one too (JSON has one number type, JSON Schema agrees), but 2.5 and
-    true are not: marshmallow's Integer would truncate them silently."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise self.make_error("invalid", input=value)
-        return super()._deserialize(value, attr, data, **kwargs)
+__all__ = ["StrictBoolean", "WholeNumber"]

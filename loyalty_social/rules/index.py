@@ -20,8 +20,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from .conditions import MISSING
-from .evaluation import CompiledRule
+from .compiled import CompiledRule
+from .grammar import MISSING
 
 
 @dataclass(frozen=True)

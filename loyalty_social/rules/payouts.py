@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..intake.catalogue import EVIDENCE_LEVELS, evidence_rank
-from .conditions import MISSING, _is_int, _is_number, _validate_field
+from .grammar import MISSING, is_int, is_number, validate_field
 
 MAX_POINTS = 1_000_000
 
@@ -49,7 +49,7 @@ class Fixed(RewardKind):
     def validate(cls, spec, pointer, data_fields, errors):
         _allow(spec, {"points"}, pointer, errors)
         points = spec.get("points")
-        if not _is_int(points) or not 1 <= points <= MAX_POINTS:
+        if not is_int(points) or not 1 <= points <= MAX_POINTS:
             errors.setdefault(pointer + "/points", []).append(
                 f"points must be a whole number from 1 to {MAX_POINTS}"
             )
@@ -68,26 +68,26 @@ class Formula(RewardKind):
     @classmethod
     def validate(cls, spec, pointer, data_fields, errors):
         _allow(spec, {"field", "per", "points", "cap"}, pointer, errors)
-        _validate_field(spec.get("field"), pointer + "/field", data_fields, errors)
+        validate_field(spec.get("field"), pointer + "/field", data_fields, errors)
         if not str(spec.get("field", "")).startswith("data."):
             errors.setdefault(pointer + "/field", []).append("a formula reads a data.<field>")
         per = spec.get("per", 1)
-        if not _is_number(per) or not 0 < per <= 1e12:
+        if not is_number(per) or not 0 < per <= 1e12:
             errors.setdefault(pointer + "/per", []).append("per must be a number above 0")
         points = spec.get("points", 1)
-        if not _is_int(points) or not 1 <= points <= MAX_POINTS:
+        if not is_int(points) or not 1 <= points <= MAX_POINTS:
             errors.setdefault(pointer + "/points", []).append(
                 f"points must be a whole number from 1 to {MAX_POINTS}"
             )
         cap = spec.get("cap")
-        if not _is_int(cap) or not 1 <= cap <= MAX_POINTS:
+        if not is_int(cap) or not 1 <= cap <= MAX_POINTS:
             errors.setdefault(pointer + "/cap", []).append(
                 "a formula needs a cap: a whole number of points from 1"
             )
 
     def base(self, facts, payout):
         value = facts.get(self.spec["field"])
-        if value is MISSING or not _is_number(value) or not math.isfinite(value):
+        if value is MISSING or not is_number(value) or not math.isfinite(value):
             payout.steps.append(f"{self.spec['field']} missing: 0 points")
             return 0
         per, points, cap = self.spec.get("per", 1), self.spec.get("points", 1), self.spec["cap"]
@@ -112,7 +112,7 @@ class TierMultiplier(RewardKind):
         if (
             not isinstance(tiers, dict)
             or not tiers
-            or not all(_is_number(v) and 0 <= v <= 100 for v in tiers.values())
+            or not all(is_number(v) and 0 <= v <= 100 for v in tiers.values())
         ):
             errors.setdefault(pointer + "/tiers", []).append(
                 "tiers must map tier names to factors from 0 to 100"
@@ -179,7 +179,7 @@ def validate_evidence_scale(scale, pointer="/evidence/scale") -> dict[str, list[
             errors.setdefault(f"{pointer}/{level}", []).append(
                 f"unknown evidence level; one of {', '.join(EVIDENCE_LEVELS)}"
             )
-        elif not _is_number(factor) or not 0 <= factor <= 100:
+        elif not is_number(factor) or not 0 <= factor <= 100:
             errors.setdefault(f"{pointer}/{level}", []).append("factor must be from 0 to 100")
     return errors
 

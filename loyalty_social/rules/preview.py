@@ -12,8 +12,10 @@ from ..extensions import db
 from ..identity import service as identity
 from ..intake.catalogue import lookup
 from ..timeutil import utcnow
-from . import service
-from .evaluation import Env, Facts, compile_rule, decide, sample_event
+from . import documents, service
+from .compiled import compile_rule
+from .evaluation import decide, sample_event
+from .facts import Env, Facts
 from .limits import ReadOnlyCounterStore
 from .models import Campaign, Rule
 from .processing import REMOVED_BY, ProcessingEnv
@@ -43,7 +45,7 @@ def preview(payload: dict) -> dict:
     """What the rule would do (``payload``: PreviewSchema or SavedPreviewSchema, loaded)."""
     if payload.get("rule_id"):
         row = service.get_rule(payload["rule_id"])
-        rule = service.compiled(row)
+        rule = documents.compile_saved(row)
     else:
         rule = compile_rule(payload["rule"], "draft", 0, "draft")
     sample = payload["event"]

@@ -36,8 +36,11 @@ from ..metrics import AWARDS, EVENTS_PROCESSED
 from ..rewards import offers as offer_service
 from ..rewards import service as rewards
 from ..sql import is_transient, pipelined_writes
-from . import service as rules
-from .evaluation import Env, Facts, evaluate_event
+from .active import active_rule_set, rule_set_stored, store_rule_set
+from .budgets import Budgets
+from .evaluation import evaluate_event
+from .facts import Env, Facts
+from .held import release_award
 from .index import Selection
 from .limits import CounterStore
 
@@ -97,17 +100,17 @@ def _lock_timeout() -> float:
 
 
 def _process_batch(event_ids: list[str]) -> None:
-    rule_set = rules.active_rule_set()
+    rule_set = active_rule_set()
     sql.set_lock_timeout(db.session.connection(), _lock_timeout())
     events = intake.claim_pending(event_ids)
     if not events:
         db.session.rollback()
         return
     members = identity.lock_members([e.member_id for e in events])
-    rules.store_rule_set(rule_set)
+    store_rule_set(rule_set)
     Batch(events, members, rule_set).run()
     db.session.commit()
-    rules.rule_set_stored(rule_set)
+    rule_set_stored(rule_set)
     EVENTS_PROCESSED.labels("processed").inc(len(events))
 
 
@@ -232,7 +235,7 @@ class Batch:
         by_type = self.rule_set.by_type
         listening = {e.id: self.rule_set.rules(e.type) for e in self.events}
         involved = list({r.id: r for rs in listening.values() for r in rs}.values())
-        budgets = rules.Budgets(involved)
+        budgets = Budgets(involved)
         offer_service.lock_offers(o for r in involved for o in r.plan.offers)
         store = CounterStore()
         count_all = any(c[0] == "*" for index in by_type.values() for c in index.counters)
@@ -318,7 +321,7 @@ class Batch:
                 event.member_id, event.object_key, event.id, reason
             )
             for award in rewards.reject_held_on_object(event.member_id, event.object_key, reason):
-                rules.release_award(award, self.env.counters)
+                release_award(award, self.env.counters)
             AWARDS.labels("reversed").inc(len(outcome["reversed"]))
         if event.outcome is None:  # first processing: count the activity once
             self.env.count_activity(event)

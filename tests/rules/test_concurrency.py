@@ -83,7 +83,7 @@ def test_statements_per_batch_do_not_grow_with_rules_or_history(rapp):
             limits={"per_member": [{"period": "month", "points": 10_000}], "cooldown_seconds": 1},
         )
     with rapp.app_context():
-        from loyalty_social.rules.service import forget_cached_rules
+        from loyalty_social.rules.active import forget_cached_rules
 
         forget_cached_rules()
     many_rules = _statements(rapp, batch("y"))

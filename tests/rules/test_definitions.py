@@ -6,7 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from loyalty_social.rules import conditions
-from loyalty_social.rules.evaluation import Env, Facts, compile_rule
+from loyalty_social.rules.compiled import compile_rule
+from loyalty_social.rules.facts import Env, Facts
 from loyalty_social.rules.limits import CounterStore
 from loyalty_social.rules.schemas import RuleSchema
 from loyalty_social.rules.service import RuleError, validate_document

@@ -6,7 +6,7 @@ from datetime import timedelta
 from loyalty_social.extensions import db
 from loyalty_social.intake.models import ActivityEvent
 from loyalty_social.rewards.models import Award
-from loyalty_social.rules import explanations, service
+from loyalty_social.rules import active, explanations
 
 from .conftest import T0, auth, balance, make_rule, outcome, paid, process, review, send, store
 
@@ -222,7 +222,7 @@ def test_every_change_is_a_version_and_awards_keep_theirs(rapp):
     )
     assert changed.status_code == 200 and changed.json["version"] == 2
     with rapp.app_context():
-        service.forget_cached_rules()
+        active.forget_cached_rules()
     second = send(rapp, "review.published", data=review("b"))
     assert [a["rule_version"] for a in first["awards"] + second["awards"]] == [1, 2]
     assert paid(second) == 30
@@ -238,7 +238,7 @@ def test_every_change_is_a_version_and_awards_keep_theirs(rapp):
     ]
     assert versions[1]["change"] == "more" and versions[1]["snapshot"]["rewards"][0]["points"] == 30
     with rapp.app_context():
-        service.forget_cached_rules()
+        active.forget_cached_rules()
     assert paid(send(rapp, "review.published", data=review("c"))) == 0
     bad = client.post(
         f"/api/v1/rules/{rule_id}/status", json={"status": "draft"}, headers=auth(rapp)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from loyalty_social.extensions import db
 from loyalty_social.rewards.models import Award
-from loyalty_social.rules import service
+from loyalty_social.rules import active, service
 from loyalty_social.rules.models import Campaign, Rule
 
 from .conftest import T0, process, review, store
@@ -67,7 +67,7 @@ def _rules(app, tag):
                 status="active",
             ).id,
         }
-        service.forget_cached_rules()
+        active.forget_cached_rules()
         return ids, campaign.id
 
 
