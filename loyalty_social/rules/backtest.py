@@ -72,7 +72,7 @@ def start(
     backtest = Backtest(
         id=backtest_id,
         rule_id=rule_id,
-        rule=service._json_safe(document),
+        rule=documents.json_safe(document),
         since=since,
         until=until,
         status="queued",

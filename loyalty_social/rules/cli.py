@@ -105,7 +105,7 @@ def show(rule_id):
         found = service.get_rule(rule_id)
     except service.NotFound as error:
         _fail(error)
-    click.echo(json.dumps(service._json_safe(documents.view(found)), indent=2))
+    click.echo(json.dumps(documents.json_safe(documents.view(found)), indent=2))
 
 
 @rule.command("versions")

@@ -65,13 +65,13 @@ def _first_message(messages: dict) -> str:
     return f"{pointer}: {texts[0]}"
 
 
-def _json_safe(value):
+def json_safe(value):
     if isinstance(value, datetime):
         return isoformat(value)
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -128,7 +128,7 @@ def _apply(rule: Rule, doc: dict) -> None:
     rule.description = doc.get("description")
     rule.event_types = list(doc["event_types"])
     rule.event_type = doc["event_types"][0]
-    rule.definition = _json_safe({k: doc.get(k) for k in DEFINITION_KEYS})
+    rule.definition = json_safe({k: doc.get(k) for k in DEFINITION_KEYS})
     rule.priority = doc.get("priority", 100)
     rule.exclusive = bool(doc.get("exclusive"))
     rule.campaign_id = doc.get("campaign_id")
@@ -167,7 +167,7 @@ def _record_version(rule: Rule, change: str, actor: str | None, now) -> None:
             rule_id=rule.id,
             version=rule.version,
             status=rule.status,
-            snapshot=_json_safe(document(rule)),
+            snapshot=json_safe(document(rule)),
             change=change[:200],
             changed_by=actor,
             changed_at=now,
