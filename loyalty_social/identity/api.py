@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from ..access.auth import SECURITY, require_scope
 from ..errors import Problem
 from ..extensions import db
-from . import service
+from . import links, service, signup
 from .schemas import FlagListSchema, ResolutionSchema, SocialAccountListSchema
 
 identities_api = Blueprint(
@@ -53,7 +53,7 @@ class MemberIdentity(MethodView):
     def delete(self, member_id, provider):
         """Unlink; 409 when it is the only way a social-only member signs in."""
         try:
-            service.unlink(member_id, provider)
+            links.unlink(member_id, provider)
         except service.NotLinked as error:
             raise Problem("not-found", str(error)) from None
         except service.LastSignInMethod as error:
@@ -68,4 +68,4 @@ class IdentityFlags(MethodView):
     @require_scope("marketer")
     def get(self):
         """Refused duplicate-account attempts awaiting review, newest first."""
-        return {"items": service.list_flags()}
+        return {"items": signup.list_flags()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from . import health, service
+from . import health, signup
 
 
 @click.group(cls=AppGroup)
@@ -41,7 +41,7 @@ def reencrypt_tokens():
 @click.option("--all", "show_all", is_flag=True, help="Include reviewed flags.")
 def flags(show_all):
     """Refused duplicate-account attempts, newest first."""
-    for flag in service.list_flags(open_only=not show_all):
+    for flag in signup.list_flags(open_only=not show_all):
         click.echo(
             f"{flag.id}  {flag.created_at:%Y-%m-%d %H:%M}  {flag.kind}  "
             f"{flag.provider}:{flag.subject}  members={','.join(flag.member_ids)}"

@@ -141,6 +141,12 @@ def list_rules(status: str | None = None, event_type: str | None = None) -> list
     return rules
 
 
+def nominal_points(event_type: str) -> int:
+    """What one event of this type pays under the active rules, as written (before conditions
+    and limits): the portal's "linking earns N points"."""
+    return sum(r.points or 0 for r in list_rules(status="active", event_type=event_type))
+
+
 def versions(rule_id: str) -> list[RuleVersion]:
     get_rule(rule_id)
     return list(

@@ -1,0 +1,193 @@
+"""Linking and unlinking a member's social accounts, and what the portal shows of them.
+
+A link records the ``social.linked`` event through intake (in the caller's transaction, once
+per member and provider); ``dispatch_after_commit`` hands it to the rules after the commit.
+What linking earns is the rules' answer, asked by the page (``portal``), not by this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from .. import crypto
+from ..consent.service import has_consent
+from ..extensions import db
+from ..ids import new_id
+from ..intake.committer import dispatch
+from ..intake.service import list_events, record_internal_event
+from ..timeutil import utcnow
+from . import providers
+from .models import SocialAccount
+from .service import (
+    MATCHING,
+    LastSignInMethod,
+    LinkConflict,
+    NotLinked,
+    handle_key,
+    insert_members,
+    linked_account,
+    linked_accounts,
+    social_only,
+)
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    account: SocialAccount
+    event_id: str | None  # a new social.linked event to dispatch after commit
+
+
+def _apply_profile(account: SocialAccount, profile: providers.Profile) -> None:
+    account.handle = profile.handle
+    account.handle_key = handle_key(profile.handle)
+    account.display_name = profile.display_name
+    account.email = profile.email
+    account.email_verified = profile.email_verified
+    account.avatar_url = profile.avatar_url
+
+
+def _apply_tokens(
+    account: SocialAccount, config: providers.ProviderConfig, token: dict | None
+) -> None:
+    """Keep the tokens, encrypted, only where a later call needs them; else keep none."""
+    account.access_token_enc = account.refresh_token_enc = None
+    account.token_expires_at = account.token_scope = None
+    if not token or not config.store_tokens or not token.get("access_token"):
+        return
+    account.access_token_enc = crypto.encrypt(token["access_token"])
+    if token.get("refresh_token"):
+        account.refresh_token_enc = crypto.encrypt(token["refresh_token"])
+    if token.get("expires_at"):
+        account.token_expires_at = datetime.fromtimestamp(int(token["expires_at"]), UTC)
+    account.token_scope = (token.get("scope") or "")[:512] or None
+
+
+def link(
+    member_id: str,
+    config: providers.ProviderConfig,
+    profile: providers.Profile,
+    token: dict | None,
+) -> LinkResult:
+    """Link the identity to the member (or refresh the link: a reconnect)."""
+    insert_members([member_id])
+    now = utcnow()
+    owner = linked_account(config.name, profile.subject)
+    if owner is not None and owner.member_id != member_id:
+        raise LinkConflict(
+            f"This {config.label} account is already linked to another membership. "
+            "Nothing was changed."
+        )
+    current = db.session.scalars(
+        db.select(SocialAccount).where(
+            SocialAccount.member_id == member_id,
+            SocialAccount.provider == config.name,
+            SocialAccount.status == "linked",
+        )
+    ).first()
+    if current is not None and current.subject != profile.subject:
+        raise LinkConflict(f"You already linked another {config.label} account; unlink it first.")
+    account = (
+        current
+        or db.session.scalars(
+            db.select(SocialAccount).where(
+                SocialAccount.member_id == member_id,
+                SocialAccount.provider == config.name,
+                SocialAccount.subject == profile.subject,
+            )
+        ).first()
+    )
+    if account is None:
+        account = SocialAccount(
+            id=new_id("sac"),
+            member_id=member_id,
+            provider=config.name,
+            subject=profile.subject,
+            linked_at=now,
+        )
+        db.session.add(account)
+    if account.status != "linked":
+        account.linked_at = now
+        account.unlinked_at = None
+    account.status = "linked"
+    account.health = "ok"
+    account.health_reason = None
+    account.checked_at = now
+    account.updated_at = now
+    _apply_profile(account, profile)
+    _apply_tokens(account, config, token)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise LinkConflict(
+            f"This {config.label} account is already linked to another membership. "
+            "Nothing was changed."
+        ) from None
+    event_id = record_internal_event(
+        "social.linked",
+        member_id,
+        {"provider": config.name, "subject": profile.subject},
+        webhook_id=f"linked:{member_id}:{config.name}",
+    )
+    return LinkResult(account, event_id)
+
+
+def unlink(member_id: str, provider: str) -> None:
+    """Drop the link and its tokens. The identity stays as history only with the member's
+    consent to profile matching; otherwise the row goes (the ``social.linked`` event, which
+    pays once, remains as the ledger's evidence)."""
+    linked = linked_accounts(member_id)
+    account = next((a for a in linked if a.provider == provider), None)
+    if account is None:
+        raise NotLinked("This account is not linked.")
+    if len(linked) == 1 and social_only(member_id):
+        raise LastSignInMethod(
+            "This is the only way you sign in: link another account, or set a password "
+            "in the loyalty portal, before unlinking it."
+        )
+    if has_consent(member_id, MATCHING) is None:
+        db.session.delete(account)
+    else:
+        now = utcnow()
+        account.status = "unlinked"
+        account.unlinked_at = now
+        account.updated_at = now
+        account.access_token_enc = account.refresh_token_enc = None
+        account.token_expires_at = account.token_scope = None
+        account.email = None  # history is who, not how to reach them
+    db.session.flush()
+
+
+def dispatch_after_commit(event_id: str | None) -> None:
+    """Send a committed internal event to the rules now; a failure leaves it to the sweeper."""
+    if event_id is None:
+        return
+    try:
+        dispatch([event_id], current_app.config["PROCESS_BATCH_SIZE"])
+    except Exception:
+        db.session.rollback()
+        current_app.logger.warning("dispatch of %s failed; the sweeper will retry", event_id)
+
+
+def rewarded_providers(member_id: str) -> set[str]:
+    """Providers whose link already paid (or is being paid) for this member."""
+    events, _ = list_events(type="social.linked", member_id=member_id, limit=200)
+    return {event.data.get("provider") for event in events}
+
+
+def connections(member_id: str) -> list[dict]:
+    """What the portal shows: each provider, the member's link, and whether linking it paid."""
+    accounts = {a.provider: a for a in linked_accounts(member_id)}
+    rewarded = rewarded_providers(member_id)
+    return [
+        {"config": config, "account": accounts.get(name), "rewarded": name in rewarded}
+        for name, config in providers.configs().items()
+    ]
+
+
+def can_unlink(member_id: str) -> bool:
+    return len(linked_accounts(member_id)) > 1 or not social_only(member_id)
