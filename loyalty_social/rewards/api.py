@@ -9,7 +9,7 @@ from ..rules.api import actor
 from ..rules.explanations import member_explanation
 from ..rules.held import approve_held, reject_held
 from ..rules.schemas import ExplanationSchema
-from . import offers, service
+from . import awards, offers, service
 from .schemas import (
     AwardPageSchema,
     AwardQuerySchema,
@@ -99,7 +99,7 @@ class Awards(MethodView):
     @awards_api.response(200, AwardPageSchema)
     def get(self, query):
         """Awards, newest first; status=held is the approval queue."""
-        items, next_after = service.list_awards(**query)
+        items, next_after = awards.list_awards(**query)
         return {"items": items, "next_after": next_after}
 
 
@@ -109,7 +109,7 @@ class AwardItem(MethodView):
     @awards_api.doc(security=SECURITY)
     @awards_api.response(200, AwardSchema)
     def get(self, award_id):
-        return service.get_award(award_id)
+        return awards.get_award(award_id)
 
 
 @awards_api.route("/<award_id>/approve")
@@ -141,7 +141,7 @@ class AwardReverse(MethodView):
     @awards_api.response(200, AwardSchema)
     def post(self, body, award_id):
         """Claw back a granted award, with a reason (admin)."""
-        award = service.admin_reverse(award_id, body["reason"], actor())
+        award = awards.admin_reverse(award_id, body["reason"], actor())
         from ..extensions import db
 
         db.session.commit()

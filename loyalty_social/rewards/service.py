@@ -1,6 +1,6 @@
 """Points: grant once per (rule, event), hold for review, reverse, read balances and ledgers.
 
-Every award that reaches a balance goes through ``_credit`` and every reversal through
+Every award that reaches a balance goes through ``credit`` and every reversal through
 ``reverse``: the ledger entry, the balance row, the offers and the outbox row (delivery to the
 loyalty backend) are written there, in the caller's transaction, so no path can pay without
 being delivered or reverse without being clawed back downstream.
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from flask import current_app
 
 from ..delivery import service as delivery
-from ..errors import Problem
 from ..extensions import db
 from ..ids import OrderedIds, new_id
 from ..sql import (
@@ -31,6 +30,7 @@ from ..sql import (
     run_insert,
 )
 from ..timeutil import utcnow
+from . import offers as offer_service
 from .models import Award, Balance, LedgerEntry
 
 
@@ -111,7 +111,7 @@ def pay(items: list[Grant], *, new_events: bool = False, balances=None) -> list[
                 credits.append(item)
         else:
             result.append(None)
-    _credit(credits, now, balances=balances)
+    credit(credits, now, balances=balances)
     return result
 
 
@@ -122,12 +122,10 @@ def pays_without_reads(offers: bool) -> bool:
     return not offers and not delivery.award_events_published()
 
 
-def _credit(items: list[Grant], now, actor: str | None = None, balances=None) -> None:
+def credit(items: list[Grant], now, actor: str | None = None, balances=None) -> None:
     """THE path of points to a balance: ledger, balance, offers, and the delivery outbox."""
     if not items:
         return
-    from . import offers as offer_service
-
     members = {item.member_id for item in items}
     if balances is None:
         balances = member_balances(members)
@@ -246,89 +244,6 @@ def reject_held_on_object(member_id: str, object_key: str, reason: str) -> list[
     for award in awards:
         award.status, award.reason, award.decided_at = "rejected", reason, now
     return awards
-
-
-# --- Held awards ---------------------------------------------------------------------------
-
-
-def get_award(award_id: str, lock: bool = False) -> Award:
-    award = db.session.get(Award, award_id, with_for_update=lock or None)
-    if award is None:
-        raise Problem("not-found", f"No award {award_id!r}.")
-    return award
-
-
-def approve(award_id: str, actor: str | None) -> Award:
-    """Pay a held award now (its limits were consumed when it was held)."""
-    award = _held(award_id)
-    now = utcnow()
-    award.status, award.decided_by, award.decided_at = "granted", actor, now
-    offers = tuple((award.details or {}).get("offers") or ())
-    item = Grant(
-        award.rule_id,
-        award.rule_version,
-        award.event_id,
-        award.member_id,
-        award.object_key,
-        award.points,
-        award_id=award.id,
-        offers=offers,
-        consent_ref=award.consent_ref,
-    )
-    db.session.flush()
-    _credit([item], now, actor)
-    return award
-
-
-def reject(award_id: str, actor: str | None, reason: str) -> Award:
-    """Refuse a held award; the limits and budget it held are given back."""
-    award = _held(award_id)
-    award.status, award.decided_by, award.decided_at = "rejected", actor, utcnow()
-    award.reason = reason
-    return award
-
-
-def _held(award_id: str) -> Award:
-    from ..identity import service as identity
-
-    award = get_award(award_id)
-    identity.lock_members([award.member_id])  # balances and counters: the member's lock
-    db.session.refresh(award, with_for_update=True)
-    if award.status != "held":
-        raise Problem("award-not-held", f"Award {award_id!r} is {award.status}, not held.")
-    return award
-
-
-def list_awards(
-    status: str | None = None,
-    member_id: str | None = None,
-    rule_id: str | None = None,
-    after: str | None = None,
-    limit: int = 50,
-):
-    query = db.select(Award).order_by(Award.id.desc()).limit(limit + 1)
-    if status:
-        query = query.where(Award.status == status)
-    if member_id:
-        query = query.where(Award.member_id == member_id)
-    if rule_id:
-        query = query.where(Award.rule_id == rule_id)
-    if after:
-        query = query.where(Award.id < after)
-    rows = list(db.session.scalars(query))
-    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
-
-
-def admin_reverse(award_id: str, reason: str, actor: str | None) -> Award:
-    from ..identity import service as identity
-
-    award = get_award(award_id)
-    identity.lock_members([award.member_id])
-    if award.status != "granted":
-        raise Problem("award-not-granted", f"Award {award_id!r} is {award.status}.")
-    reverse([award_id], None, f"reversed by {actor or 'an admin'}: {reason}", actor)
-    db.session.refresh(award)
-    return award
 
 
 # --- Ledger and balances -------------------------------------------------------------------

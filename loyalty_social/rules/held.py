@@ -4,7 +4,7 @@ consumed."""
 from __future__ import annotations
 
 from ..extensions import db
-from ..rewards import service as rewards
+from ..rewards import awards
 from .budgets import release_budget
 from .limits import CounterStore
 
@@ -22,7 +22,7 @@ def release_award(award, store) -> None:
 
 def reject_held(award_id: str, actor: str | None, reason: str):
     """A marketer refuses a held award: rejected, its limits and budget given back."""
-    award = rewards.reject(award_id, actor, reason)
+    award = awards.reject(award_id, actor, reason)
     store = CounterStore()
     release_award(award, store)
     store.flush()
@@ -31,6 +31,6 @@ def reject_held(award_id: str, actor: str | None, reason: str):
 
 
 def approve_held(award_id: str, actor: str | None):
-    award = rewards.approve(award_id, actor)
+    award = awards.approve(award_id, actor)
     db.session.commit()
     return award

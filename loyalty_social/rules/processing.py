@@ -16,7 +16,7 @@ Every effect is unique per (rule, event), so a batch that runs twice (RQ retries
 sweeper, a replay) pays nothing twice.
 
 Delivery hooks: the outbox rows for awards and reversals are written by
-``rewards.service._credit`` / ``rewards.service.reverse`` (the one path every award and
+``rewards.service.credit`` / ``rewards.service.reverse`` (the one path every award and
 reversal takes, here and from approvals or admin reversals), in this batch's transaction.
 """
 
