@@ -131,7 +131,7 @@ def cli(env: dict, *args: str) -> str:
 
 def write_signed_requests(path: Path, secret: str, prefix: str, count: int) -> None:
     """Unique, signed webhook requests, timestamped now (valid for the 5-minute tolerance)."""
-    from loyalty_social.intake.signature import sign
+    from loyalty_social.webhook_signing import sign
 
     stamp = int(time.time())
     with open(path, "w") as f:

@@ -1,6 +1,7 @@
 """Delivery: awards to the loyalty backend exactly once through outages; signed outbound events.
 
-See ``service`` for how the outbox works, ``adapters`` for the backend interface.
+See ``outbox`` for writing it, ``service`` for delivering it, ``adapters`` for the backend
+interface.
 """
 
 
@@ -8,7 +9,7 @@ def init_app(app) -> None:
     from ..extensions import api
     from .adapters import build_adapter
     from .api import deliveries_api, subscriptions_api
-    from .service import install_session_hooks
+    from .handoff import install_session_hooks
 
     build_adapter(app.config)  # a misconfigured backend fails at start-up, not per award
     install_session_hooks()

@@ -16,8 +16,9 @@ from typing import ClassVar
 from urllib.parse import quote
 
 import requests
+from flask import current_app
 
-from ..intake.signature import sign
+from ..webhook_signing import sign
 
 DELIVERED, RETRY, FAILED = "delivered", "retry", "failed"
 # Statuses the backend uses to say "no, and asking again will not change it".
@@ -207,3 +208,12 @@ def build_adapter(config: dict) -> BackendAdapter:
             f"got {config['BACKEND_ADAPTER']!r}"
         )
     return kind(config) if kind is HttpAdapter else kind()
+
+
+def adapter() -> BackendAdapter:
+    """This app's backend adapter, built once from the settings."""
+    found = current_app.extensions.get("loyalty_social.delivery.adapter")
+    if found is None:
+        found = build_adapter(current_app.config)
+        current_app.extensions["loyalty_social.delivery.adapter"] = found
+    return found

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..access.auth import SECURITY, require_scope
-from . import service
+from . import inspection, subscriptions
 from .schemas import (
     DeliveryDetailSchema,
     DeliveryPageSchema,
@@ -39,7 +39,7 @@ class Deliveries(MethodView):
     @deliveries_api.response(200, DeliveryPageSchema)
     def get(self, query):
         """List deliveries, newest first; ``failed=true`` for failed and dead-lettered ones."""
-        items, next_after = service.list_deliveries(**query)
+        items, next_after = inspection.list_deliveries(**query)
         return {"items": items, "next_after": next_after}
 
 
@@ -50,7 +50,7 @@ class DeliveriesRetryAll(MethodView):
     @deliveries_api.response(202, RetriedSchema)
     def post(self):
         """Send every failed and dead-lettered delivery again, with a fresh retry horizon."""
-        return {"retried": service.retry_all()}
+        return {"retried": inspection.retry_all()}
 
 
 @deliveries_api.route("/<delivery_id>")
@@ -60,8 +60,8 @@ class DeliveryItem(MethodView):
     @deliveries_api.response(200, DeliveryDetailSchema)
     def get(self, delivery_id):
         """One delivery with its payload and every attempt."""
-        row = service.get_delivery(delivery_id)
-        return {**_columns(row), "history": service.attempts_of(row.id)}
+        row = inspection.get_delivery(delivery_id)
+        return {**_columns(row), "history": inspection.attempts_of(row.id)}
 
 
 @deliveries_api.route("/<delivery_id>/retry")
@@ -71,7 +71,7 @@ class DeliveryRetry(MethodView):
     @deliveries_api.response(202, DeliverySchema)
     def post(self, delivery_id):
         """Send a failed or dead-lettered delivery again (409 if it is not)."""
-        return service.retry(delivery_id)
+        return inspection.retry(delivery_id)
 
 
 @subscriptions_api.route("")
@@ -81,7 +81,7 @@ class Subscriptions(MethodView):
     @subscriptions_api.response(200, SubscriptionListSchema)
     def get(self):
         """Every subscription, enabled or not."""
-        return {"items": service.list_subscriptions()}
+        return {"items": subscriptions.list_subscriptions()}
 
     @require_scope("operator")
     @subscriptions_api.doc(security=SECURITY)
@@ -89,7 +89,7 @@ class Subscriptions(MethodView):
     @subscriptions_api.response(201, SubscriptionCreatedSchema)
     def post(self, body):
         """Register an endpoint for event types; the answer holds its signing secret, once."""
-        subscription, secret = service.add_subscription(**body)
+        subscription, secret = subscriptions.add_subscription(**body)
         return {**_columns(subscription), "secret": secret}
 
 
@@ -99,14 +99,14 @@ class SubscriptionItem(MethodView):
     @subscriptions_api.doc(security=SECURITY)
     @subscriptions_api.response(200, SubscriptionSchema)
     def get(self, subscription_id):
-        return service.get_subscription(subscription_id)
+        return subscriptions.get_subscription(subscription_id)
 
     @require_scope("operator")
     @subscriptions_api.doc(security=SECURITY)
     @subscriptions_api.response(200, SubscriptionSchema)
     def delete(self, subscription_id):
         """Disable: nothing more is sent; its deliveries stay inspectable."""
-        return service.disable_subscription(subscription_id)
+        return subscriptions.disable_subscription(subscription_id)
 
 
 def _columns(row) -> dict:

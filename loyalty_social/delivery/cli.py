@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..errors import Problem
-from . import service
+from . import inspection, models, service, subscriptions
 
 
 def _settle() -> None:
@@ -28,12 +28,12 @@ def delivery():
 
 @delivery.command("list")
 @click.option("--failed", is_flag=True, help="Only failed and dead-lettered deliveries.")
-@click.option("--status", type=click.Choice(service.STATUSES))
+@click.option("--status", type=click.Choice(models.STATUSES))
 @click.option("--target", help="'backend' or a subscription id")
 @click.option("--limit", type=int, default=50, show_default=True)
 def delivery_list(failed, status, target, limit):
     """Newest first: id, status, kind, target, attempts, last error."""
-    items, _ = service.list_deliveries(status=status, failed=failed, target=target, limit=limit)
+    items, _ = inspection.list_deliveries(status=status, failed=failed, target=target, limit=limit)
     for row in items:
         what = row.event_type or row.kind
         click.echo(
@@ -49,11 +49,11 @@ def delivery_show(delivery_id):
     from .schemas import AttemptSchema, DeliveryDetailSchema
 
     try:
-        row = service.get_delivery(delivery_id)
+        row = inspection.get_delivery(delivery_id)
     except Problem as problem:
         raise click.ClickException(str(problem)) from None
     document = DeliveryDetailSchema(exclude=("history",)).dump(row)
-    document["history"] = AttemptSchema(many=True).dump(service.attempts_of(delivery_id))
+    document["history"] = AttemptSchema(many=True).dump(inspection.attempts_of(delivery_id))
     click.echo(json.dumps(document, indent=2))
 
 
@@ -65,7 +65,7 @@ def delivery_retry(delivery_id, retry_all):
     if bool(delivery_id) == bool(retry_all):
         raise click.UsageError("give a delivery ID or --all")
     try:
-        count = service.retry_all() if retry_all else (service.retry(delivery_id) and 1)
+        count = inspection.retry_all() if retry_all else (inspection.retry(delivery_id) and 1)
     except Problem as problem:
         raise click.ClickException(str(problem)) from None
     _settle()
@@ -93,14 +93,14 @@ def subscription():
     "event_types",
     multiple=True,
     required=True,
-    type=click.Choice(service.EVENT_TYPES),
+    type=click.Choice(models.EVENT_TYPES),
     help="An event type to send (repeat the option for several).",
 )
 @click.option("--description")
 def subscription_add(url, event_types, description):
     """Register URL; prints its id and its signing secret (shown once: give it to the receiver)."""
     try:
-        found, secret = service.add_subscription(url, list(event_types), description)
+        found, secret = subscriptions.add_subscription(url, list(event_types), description)
     except Problem as problem:
         raise click.ClickException(str(problem)) from None
     click.echo(f"{found.id} {secret}")
@@ -108,7 +108,7 @@ def subscription_add(url, event_types, description):
 
 @subscription.command("list")
 def subscription_list():
-    for row in service.list_subscriptions():
+    for row in subscriptions.list_subscriptions():
         state = "enabled" if row.enabled else "disabled"
         click.echo(f"{row.id}  {state}  {row.url}  {','.join(row.event_types)}")
 
@@ -118,7 +118,7 @@ def subscription_list():
 def subscription_remove(subscription_id):
     """Disable a subscription (its deliveries stay inspectable)."""
     try:
-        service.disable_subscription(subscription_id)
+        subscriptions.disable_subscription(subscription_id)
     except Problem as problem:
         raise click.ClickException(str(problem)) from None
     click.echo(f"disabled {subscription_id}")

@@ -8,6 +8,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..dbtypes import UTCDateTime
 from ..extensions import db
 
+# The vocabulary of outbox rows.
+BACKEND = "backend"
+EVENT = "event"
+EVENT_TYPES = (
+    "award.created",
+    "award.delivered",
+    "award.reversed",
+    "offer.granted",
+    "social.linked",
+    "social.unlinked",
+    "consent.changed",
+)
+STATUSES = ("pending", "delivered", "failed", "dead")
+GIVEN_UP = ("failed", "dead")
+
 
 class Subscription(db.Model):
     """An endpoint (the backend, a CRM) that receives signed outbound events of chosen types."""

@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from .service import EVENT_TYPES, STATUSES
+from .models import EVENT_TYPES, STATUSES
 
 # ASCII only (non-ASCII must be percent-encoded): what a request line can carry.
 URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"

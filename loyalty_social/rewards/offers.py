@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from ..delivery import service as delivery
+from ..delivery import outbox
 from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
@@ -174,7 +174,7 @@ def grant_offer(offer_id: str, member_id: str, award_id: str | None, now=None) -
         )
     )
     db.session.flush()
-    delivery.record_offer_grant(
+    outbox.record_offer_grant(
         grant_id,
         member_id,
         offer_id,
@@ -227,7 +227,7 @@ def redeem(member_id: str, grant_id: str) -> dict:
         raise Problem("offer-not-redeemable", "The offer expired.")
     grant.status, grant.redeemed_at = "redeemed", now
     db.session.flush()
-    delivery.record_offer_redemption(grant.id, member_id, grant.offer_id)
+    outbox.record_offer_redemption(grant.id, member_id, grant.offer_id)
     offer = db.session.get(Offer, grant.offer_id)
     view = _grant_view(grant, offer, now)
     db.session.commit()

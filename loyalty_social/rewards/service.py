@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from flask import current_app
 
-from ..delivery import service as delivery
+from ..delivery import outbox, subscriptions
 from ..extensions import db
 from ..ids import OrderedIds, new_id
 from ..sql import (
@@ -119,7 +119,7 @@ def pays_without_reads(offers: bool) -> bool:
     """Can ``pay(items, balances=...)`` run inside ``sql.pipelined_writes``? Not when it has
     ``offers`` to grant (inventory is read) or award events to publish (they are ordered
     after rows they look up)."""
-    return not offers and not delivery.award_events_published()
+    return not offers and not subscriptions.award_events_published()
 
 
 def credit(items: list[Grant], now, actor: str | None = None, balances=None) -> None:
@@ -156,7 +156,7 @@ def credit(items: list[Grant], now, actor: str | None = None, balances=None) -> 
             offer_service.grant_offer(offer_id, item.member_id, item.award_id, now)
     _write(entries, balances, now)
     # The outbox rows commit with the awards.
-    delivery.record_awards([item for item in items if item.points])
+    outbox.record_awards([item for item in items if item.points])
 
 
 def reverse(
@@ -209,7 +209,7 @@ def reverse(
     db.session.flush()
     _write(entries, balances, now)
     reversed_ids = [a.id for a in awards]
-    delivery.record_reversal(reversed_ids, event_id or awards[0].event_id, reason)
+    outbox.record_reversal(awards, event_id or awards[0].event_id, reason)
     return reversed_ids
 
 

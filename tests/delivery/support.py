@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from loyalty_social.delivery import service
+from loyalty_social.delivery import models
 from loyalty_social.delivery.models import Delivery
 from loyalty_social.extensions import db
 
@@ -77,7 +77,7 @@ def wait_for(app, expected: dict, timeout: float = 60, **filters) -> None:
 
 
 def award_keys(app) -> set[str]:
-    return {row.idempotency_key for row in rows(app, target=service.BACKEND, kind="award")}
+    return {row.idempotency_key for row in rows(app, target=models.BACKEND, kind="award")}
 
 
 def start_delivering(config: dict, start_worker) -> None:

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from loyalty_social.delivery import service
+from loyalty_social.delivery import inspection, service
 from loyalty_social.extensions import db
 from loyalty_social.intake.committer import pipeline
 from loyalty_social.queue import rq_queue
@@ -110,7 +110,7 @@ def test_backend_down_dead_letters_after_the_horizon_then_a_manual_retry_deliver
     assert sum(row.attempts for row in dead) > len(dead)  # retried with backoff ...
     with app.app_context():
         for row in dead:  # ... and given up only by an attempt at or after the horizon
-            history = service.attempts_of(row.id)
+            history = inspection.attempts_of(row.id)
             assert {a.outcome for a in history} == {"retry"}
             assert history[-1].attempted_at >= row.give_up_at
             assert "ConnectionError" in row.last_error

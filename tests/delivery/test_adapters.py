@@ -17,8 +17,8 @@ from loyalty_social.delivery.adapters import (
     Outcome,
     build_adapter,
 )
-from loyalty_social.intake.signature import generate_secret
 from loyalty_social.settings import load_settings
+from loyalty_social.webhook_signing import generate_secret
 
 from ..services import free_port
 

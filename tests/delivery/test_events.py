@@ -7,9 +7,9 @@ import json
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from loyalty_social.delivery import service
+from loyalty_social.delivery import outbox
 from loyalty_social.extensions import db
-from loyalty_social.intake.signature import generate_secret
+from loyalty_social.webhook_signing import generate_secret
 
 from ..conftest import run_cli
 from ..helpers import seed, wait_until
@@ -87,10 +87,10 @@ def test_other_features_publish_in_their_own_transaction(sqlite_config, delivery
     assert not_http.status_code == 422
 
     with app.app_context():
-        assert service.publish("award.created", {"award_id": "x"}) is None  # nobody subscribes
-        service.publish("consent.changed", {"member_id": "M-1", "purpose": "crm"})
+        assert outbox.publish("award.created", {"award_id": "x"}) is None  # nobody subscribes
+        outbox.publish("consent.changed", {"member_id": "M-1", "purpose": "crm"})
         db.session.rollback()  # the caller's transaction failed: nothing may be sent
-        message_id = service.publish("consent.changed", {"member_id": "M-2", "purpose": "crm"})
+        message_id = outbox.publish("consent.changed", {"member_id": "M-2", "purpose": "crm"})
         db.session.commit()
     wait_for(app, {"delivered": 1})
     ((body, headers),) = receiver.events
@@ -100,6 +100,6 @@ def test_other_features_publish_in_their_own_transaction(sqlite_config, delivery
     gone = client.delete(f"/api/v1/subscriptions/{subscription['id']}", headers=seeded["auth"])
     assert gone.status_code == 200 and gone.json["enabled"] is False
     with app.app_context():
-        assert service.publish("consent.changed", {"member_id": "M-3"}) is None
+        assert outbox.publish("consent.changed", {"member_id": "M-3"}) is None
     with pytest.raises(ValueError, match="unknown outbound event type"), app.app_context():
-        service.publish("award.exploded", {})
+        outbox.publish("award.exploded", {})

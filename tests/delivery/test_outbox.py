@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loyalty_social.delivery import service
+from loyalty_social.delivery import outbox
 from loyalty_social.queue import rq_queue
 
 from ..conftest import run_cli
@@ -137,9 +137,9 @@ def test_offers_go_through_the_outbox_in_order(sqlite_config, delivery_app, stan
     backend = standin()
     app = delivery_app(http_config(sqlite_config, backend.url))
     with app.app_context():
-        service.record_offer_redemption("ogr_1", "M-1", "off_1")  # no grant yet: no order
-        service.record_offer_grant("ogr_2", "M-1", "off_1", valid_until="2027-01-01")
-        service.record_offer_redemption("ogr_2", "M-1", "off_1")
+        outbox.record_offer_redemption("ogr_1", "M-1", "off_1")  # no grant yet: no order
+        outbox.record_offer_grant("ogr_2", "M-1", "off_1", valid_until="2027-01-01")
+        outbox.record_offer_redemption("ogr_2", "M-1", "off_1")
         from loyalty_social.extensions import db
 
         db.session.commit()
