@@ -18,11 +18,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/loyalty-social dev
 
-## Run the whole test suite (PostgreSQL + Redis/RQ and SQLite). Uses DATABASE_URL / REDIS_URL
+## Run the checks (ruff; import-linter: the layers of docs/architecture.md) and the whole test
+## suite (PostgreSQL + Redis/RQ and SQLite). Uses DATABASE_URL / REDIS_URL
 ## when set and reachable, otherwise starts throwaway servers from the installed binaries.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 format: $(STAMP)
