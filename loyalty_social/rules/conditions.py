@@ -2,8 +2,10 @@
 
 A condition is data, e.g. ``{"all": [{"field": "data.rating", "op": "ge", "value": 4},
 {"counter": {"event_type": "review.published", "period": "month"}, "op": "eq", "value": 3}]}``.
-``OPERATORS`` is the registry (name -> class, like CTFd's challenge types): each class knows
-how to validate its clause, compile it to a node, and describe it in words. Errors point at
+``operators.OPERATORS`` is the registry of condition kinds (name -> class, like CTFd's
+challenge types): each class knows how to validate its clause, compile it to a node, and
+describe it in words; this module holds the combinators (all/any/not) and walks the tree
+(validate, compile, the counters and fields it reads). Errors point at
 the offending clause with a JSON pointer (``/conditions/all/1/value``), so a marketer's
 console can highlight it.
 
