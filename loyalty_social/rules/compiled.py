@@ -8,13 +8,13 @@ from datetime import datetime
 
 from ..intake.catalogue import evidence_rank
 from .conditions import Node, compile_tree, counters_used, fields_used, leading_equality
-from .grammar import MISSING
 from .limits import (
     LIFE,
     PeriodLimit,
     object_key,
 )
 from .payouts import RewardPlan
+from .vocabulary import MISSING
 
 ALL_TYPES = "*"
 

@@ -16,7 +16,8 @@ every clause (preview), not just up to the first failure.
 
 from __future__ import annotations
 
-from .grammar import (
+from .operators import OPERATORS, Comparison, Failure, Node
+from .vocabulary import (
     EVENT_FIELDS,
     MAX_CLAUSES,
     MAX_DEPTH,
@@ -31,7 +32,6 @@ from .grammar import (
     validate_counter,
     validate_field,
 )
-from .operators import OPERATORS, Comparison, Failure, Node
 
 # Names other modules read from here (the OpenAPI schemas among them).
 _validate_field = validate_field

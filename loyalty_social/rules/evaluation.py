@@ -21,8 +21,8 @@ from ..intake.catalogue import evidence_rank
 from ..timeutil import isoformat
 from .compiled import CompiledRule
 from .facts import Env, Facts
-from .grammar import MISSING
 from .limit_checks import check_limits, consume_limits
+from .vocabulary import MISSING
 
 # --- Decisions ---------------------------------------------------------------------------
 

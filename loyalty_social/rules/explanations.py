@@ -18,8 +18,8 @@ from ..intake.models import ActivityEvent
 from . import service
 from .compiled import compile_rule
 from .conditions import find
-from .grammar import MISSING
 from .models import RuleSetSnapshot, RuleVersion
+from .vocabulary import MISSING
 
 MEMBER_WORDS = {
     "paid": "You earned {points} points from “{name}”.",

@@ -10,7 +10,6 @@ from typing import Any
 
 from ..timeutil import isoformat
 from .compiled import ALL_TYPES, CompiledRule
-from .grammar import MISSING
 from .limits import (
     GLOBAL,
     LIFE,
@@ -22,6 +21,7 @@ from .limits import (
     window_days,
     zone,
 )
+from .vocabulary import MISSING
 
 
 class Facts:

@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 
 from .compiled import CompiledRule
-from .grammar import MISSING
+from .vocabulary import MISSING
 
 
 @dataclass(frozen=True)

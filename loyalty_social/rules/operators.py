@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .grammar import MISSING, counter_days, field_label, is_int, is_number, is_scalar
+from .vocabulary import MISSING, counter_days, field_label, is_int, is_number, is_scalar
 
 
 class Failure:

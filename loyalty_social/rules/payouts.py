@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..intake.catalogue import EVIDENCE_LEVELS, evidence_rank
-from .grammar import MISSING, is_int, is_number, validate_field
+from .vocabulary import MISSING, is_int, is_number, validate_field
 
 MAX_POINTS = 1_000_000
 

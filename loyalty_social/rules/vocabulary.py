@@ -1,4 +1,4 @@
-"""What a condition clause may name and hold: the fields, counters and periods of the grammar,
+"""The vocabulary of conditions: the fields, counters and periods a clause may name, and the
 and the checks on a clause's operand and values (shared by validation and the operators)."""
 
 from __future__ import annotations
