@@ -1,5 +1,5 @@
 """The vocabulary of conditions: the fields, counters and periods a clause may name, and the
-and the checks on a clause's operand and values (shared by validation and the operators)."""
+checks on a clause's operand and values (shared by validation and the operators)."""
 
 from __future__ import annotations
 
