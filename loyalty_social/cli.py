@@ -33,6 +33,7 @@ from .demo.handoff import HandoffUnavailable
 from .demo.launcher import DemoUnavailable
 from .errors import Problem
 from .settings import SettingsError
+from .queue import QUEUES
 
 
 def user_error(error: BaseException, database_url: str = "") -> str | None:
@@ -166,13 +167,28 @@ def serve(bind, workers, threads):
 
 
 @main.command()
-@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-@click.option("--sweep/--no-sweep", default=True, help="Also run the sweeper periodically.")
-def worker(burst, sweep):
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(QUEUES),
+    help="Serve this queue (repeat for several, in priority order). Default: all, in order "
+    + ", ".join(QUEUES)
+    + ".",
+)
+@click.option(
+    "--with-scheduler/--without-scheduler",
+    default=True,
+    show_default=True,
+    help="Also be a candidate to run the periodic schedule (one leader per deployment).",
+)
+def worker(burst, queues, with_scheduler):
     """Run an RQ worker (SimpleWorker: jobs run in this process; see the README)."""
     from rq import SimpleWorker
 
     from .queue import redis_connection, rq_queues, set_worker_app
+    from .schedule import start_leader_thread
 
     app = current_app._get_current_object()
     if not app.config["REDIS_URL"]:
@@ -180,32 +196,37 @@ def worker(burst, sweep):
             "REDIS_URL is not set: on the embedded default jobs run in-process"
         )
     set_worker_app(app)
-    stop = threading.Event()
-    if sweep and not burst:
-        threading.Thread(target=_sweep_forever, args=(app, stop), daemon=True).start()
+    schedule = start_leader_thread(app) if with_scheduler and not burst else None
     try:
         # with_scheduler: jobs retried with backoff (queue.RETRY_INTERVALS) wait in RQ's
         # scheduled registry; a scheduler (one at a time, whatever the number of workers)
         # puts them back on their queue when due.
-        SimpleWorker(rq_queues(app), connection=redis_connection(app)).work(
+        SimpleWorker(rq_queues(app, queues or QUEUES), connection=redis_connection(app)).work(
             burst=burst, logging_level=app.config["LOG_LEVEL"], with_scheduler=not burst
         )
     finally:
-        stop.set()
+        if schedule is not None:
+            thread, stop = schedule
+            stop.set()
+            thread.join(timeout=5)
 
 
-def _sweep_forever(app, stop: threading.Event) -> None:
-    from .delivery.service import sweep as sweep_deliveries
-    from .intake.service import sweep as run_sweep
+@main.command()
+def scheduler():
+    """Run the periodic schedule (a candidate: one leads the deployment, others stand by)."""
+    import signal
 
-    interval = app.config["SWEEP_INTERVAL_SECONDS"]
-    while not stop.wait(interval):
-        try:
-            with app.app_context():
-                run_sweep(app.config["SWEEP_AFTER_SECONDS"], app.config["PROCESS_BATCH_SIZE"])
-                sweep_deliveries()  # retries due, leases of dead workers, lost jobs
-        except Exception:
-            app.logger.exception("periodic sweep failed")
+    from .schedule import LeaderScheduler
+
+    app = current_app._get_current_object()
+    if not app.config["REDIS_URL"]:
+        raise click.ClickException(
+            "REDIS_URL is not set: on the embedded default the web process runs the schedule"
+        )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    LeaderScheduler(app).run(stop)
 
 
 @main.command()

@@ -1,5 +1,10 @@
 """Liveness and readiness for load balancers and orchestrators (no authentication, no detail
-beyond which dependency is down)."""
+beyond which dependency is down).
+
+Ready means "can take traffic": the database is the source of truth, so without it 503.
+Redis only carries work: without it webhooks are still stored (and the sweeper enqueues them
+when Redis is back), so the answer stays 200, "degraded", naming the reason.
+"""
 
 from flask import Blueprint, current_app
 from sqlalchemy import text
@@ -32,10 +37,14 @@ def readyz():
             checks["redis"] = "ok"
         except Exception as error:
             checks["redis"] = f"unreachable: {type(error).__name__}"
-    failing = {name: state for name, state in checks.items() if state != "ok"}
-    if failing:
-        detail = "; ".join(f"{name} {state}" for name, state in failing.items())
+    if checks["database"] != "ok":
         return problem_response(
-            "service-unavailable", detail, headers={"Retry-After": "5"}, checks=checks
+            "service-unavailable",
+            f"database {checks['database']}",
+            headers={"Retry-After": "5"},
+            checks=checks,
         )
+    degraded = [f"{name} {state}" for name, state in checks.items() if state != "ok"]
+    if degraded:
+        return {"status": "degraded", "reason": "; ".join(degraded), "checks": checks}
     return {"status": "ready", "checks": checks}

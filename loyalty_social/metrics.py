@@ -1,13 +1,18 @@
-"""Prometheus metrics: requests, latency, events and awards by outcome, queue depth.
+"""Prometheus metrics: requests, latency, events and awards by outcome, queue depth, backlogs.
 
 Under a multi-process server, ``serve`` sets PROMETHEUS_MULTIPROC_DIR so every worker process
-writes its samples where /metrics can add them up.
+writes its samples where /metrics can add them up. Values read at scrape time (a feature's
+backlog) come from small functions the features register at app start (``register_gauge``),
+so this module imports no feature; each must stay cheap (an index lookup, a capped count),
+since Prometheus scrapes every few seconds.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, g, has_app_context, request
 from prometheus_client import (
@@ -39,10 +44,34 @@ EVENTS_PROCESSED = Counter(
 AWARDS = Counter("loyalty_social_awards_total", "Award decisions, by outcome", ["outcome"])
 
 metrics_bp = Blueprint("metrics", __name__)
+# Methods a request counter labels by name; anything else is "other", so a client inventing
+# methods cannot create series without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_GAUGES_KEY = "loyalty_social.metrics.gauges"
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
+
+@dataclass(frozen=True)
+class ScrapedGauge:
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    # Returns (label values, value) pairs; runs inside the app context of the scrape.
+    read: Callable[[], Iterable[tuple[tuple[str, ...], float]]]
+
+
+def register_gauge(app, name, documentation, read, labels: tuple[str, ...] = ()) -> None:
+    """A feature adds a gauge read at scrape time (``read`` must be cheap)."""
+    app.extensions.setdefault(_GAUGES_KEY, {})[name] = ScrapedGauge(
+        name, documentation, labels, read
+    )
 
 
 class BacklogCollector:
-    """Queue depth and events by status, read at scrape time."""
+    """Queue depth and the gauges features registered, read at scrape time."""
 
     def __init__(self, app):
         self.app = app
@@ -56,7 +85,6 @@ class BacklogCollector:
                 yield from self._collect()
 
     def _collect(self):
-        from .intake.service import counts_by_status
         from .queue import queue_depth
 
         depth = GaugeMetricFamily("loyalty_social_queue_depth", "Jobs waiting in RQ")
@@ -67,12 +95,11 @@ class BacklogCollector:
         if value is not None:
             depth.add_metric([], value)
         yield depth
-        events = GaugeMetricFamily(
-            "loyalty_social_events", "Stored events by status", labels=["status"]
-        )
-        for status, count in counts_by_status().items():
-            events.add_metric([status], count)
-        yield events
+        for gauge in self.app.extensions.get(_GAUGES_KEY, {}).values():
+            family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=gauge.labels)
+            for label_values, value in gauge.read():
+                family.add_metric(list(label_values), value)
+            yield family
 
 
 def _start_timer():
@@ -84,7 +111,7 @@ def _record(response):
     if started is not None:
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        REQUESTS.labels(endpoint, method_label(request.method), str(response.status_code)).inc()
     return response
 
 

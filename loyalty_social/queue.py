@@ -6,9 +6,15 @@ the app starts (``features.modules()``), so the import graph keeps pointing down
 
 With REDIS_URL set a job goes on its RQ queue (``events`` for processing, ``delivery`` for slow
 partners, ``batch`` for backtests and other long work); RQ imports the registered function by
-its dotted path, so a worker needs nothing but the package. Without Redis it runs now,
-in-process, in its own app context. Jobs take ids and JSON-safe values, never ORM objects, and
-are idempotent, so RQ's at-least-once execution gives exactly-once effects.
+its dotted path, so a worker needs nothing but the package. Without Redis (the embedded
+default) an ``events`` job runs now, on the caller's thread (intake's dispatcher, the
+scheduler, a replay that shows its result), and ``delivery``/``batch`` jobs run on one
+background thread per queue in this process, so a slow partner or a backtest never holds up
+a request or the commit that asked for it. Jobs take ids and JSON-safe values, never ORM
+objects, and are idempotent, so RQ's at-least-once execution gives exactly-once effects.
+
+A job registered with ``every="SETTING"`` also runs periodically, once per that many seconds
+for the whole deployment (``schedule.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import os
+import queue as stdlib_queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 
@@ -39,13 +49,24 @@ class JobSpec:
     queue: str
     timeout: int  # seconds RQ lets one run take before it kills it
     retry: bool
+    every: str | None = None  # the setting with its period in seconds, if it runs periodically
 
 
 _JOBS: dict[str, JobSpec] = {}
 
 
-def job(name: str, *, queue: str = "events", timeout: int = 300, retry: bool = True):
-    """Register a module-level function as the job ``name``; it runs in its own app context."""
+def job(
+    name: str,
+    *,
+    queue: str = "events",
+    timeout: int = 300,
+    retry: bool = True,
+    every: str | None = None,
+):
+    """Register a module-level function as the job ``name``; it runs in its own app context.
+
+    ``every``: the name of a setting holding seconds; the job then also runs on the schedule.
+    """
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
 
@@ -59,7 +80,7 @@ def job(name: str, *, queue: str = "events", timeout: int = 300, retry: bool = T
         existing = _JOBS.get(name)
         if existing is not None and existing.path != path:
             raise ValueError(f"job {name!r} registered twice: {existing.path} and {path}")
-        _JOBS[name] = JobSpec(name, path, wrapper, queue, timeout, retry)
+        _JOBS[name] = JobSpec(name, path, wrapper, queue, timeout, retry, every)
         return wrapper
 
     return register
@@ -99,6 +120,11 @@ def _app() -> Flask:
     return _worker_app
 
 
+def periodic() -> list[JobSpec]:
+    """The jobs that run on the schedule."""
+    return [spec for spec in _JOBS.values() if spec.every]
+
+
 def redis_connection(app: Flask | None = None):
     """The app's Redis client, or None on the embedded default."""
     app = app or current_app
@@ -135,8 +161,9 @@ def enqueue(name: str, *args, job_id: str | None = None) -> None:
     """Run the job ``name`` with ``args`` in the background.
 
     With Redis: put it on its RQ queue (raises if Redis is unreachable; callers that must not
-    fail leave their work pending for the sweeper). Without: run it now, in-process, in its
-    own app context; a failure is logged, and the work stays pending for the sweeper.
+    fail leave their work pending for the sweeper). Without: an ``events`` job runs now, on
+    this thread; any other job on its queue's thread in this process. A failure in-process is
+    logged, and the work stays pending for the sweeper.
     """
     job_spec = spec(name)
     app = _app()
@@ -156,10 +183,115 @@ def enqueue(name: str, *args, job_id: str | None = None) -> None:
             failure_ttl=7 * 24 * 3600,
         )
         return
+    if job_spec.queue == "events":
+        _run_logged(job_spec, args)
+    else:
+        runner(app, job_spec.queue).submit(job_spec, args)
+
+
+def _run_logged(job_spec: JobSpec, args: tuple) -> None:
     try:
         job_spec.func(*args)
     except Exception:
-        log.exception("in-process job %s failed", name)
+        log.exception("in-process job %s failed", job_spec.name)
+
+
+class Runner:
+    """One queue's jobs on one background thread of this process (the embedded default)."""
+
+    def __init__(self, app: Flask, queue: str):
+        self.app = app
+        self.pid = os.getpid()
+        self._jobs: stdlib_queue.Queue = stdlib_queue.Queue()
+        self._idle = threading.Condition()
+        self._outstanding = 0
+        self._thread = threading.Thread(target=self._run, name=f"jobs-{queue}", daemon=True)
+        self._thread.start()
+
+    def submit(self, job_spec: JobSpec, args: tuple) -> None:
+        with self._idle:
+            self._outstanding += 1
+        self._jobs.put((job_spec, args))
+
+    def flush(self, timeout: float = 30) -> bool:
+        """Block until every job submitted so far has run (tests, shutdown, CLI)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                return
+            try:
+                with self.app.app_context():
+                    _run_logged(*item)
+            finally:
+                with self._idle:
+                    self._outstanding -= 1
+                    self._idle.notify_all()
+
+
+_runners_lock = threading.Lock()
+
+
+def runner(app: Flask, queue: str) -> Runner:
+    """This process's runner of ``queue`` for ``app`` (created on first use, again after a fork)."""
+    key = f"loyalty_social.queue.runner.{queue}"
+    current = app.extensions.get(key)
+    if current is None or current.pid != os.getpid():
+        with _runners_lock:
+            current = app.extensions.get(key)
+            if current is None or current.pid != os.getpid():
+                current = app.extensions[key] = Runner(app, queue)
+    return current
+
+
+def flush_in_process(app: Flask, timeout: float = 30) -> bool:
+    """Wait until the in-process runners have run everything submitted so far."""
+    return all(
+        runner.flush(timeout)
+        for name in QUEUES
+        if (runner := app.extensions.get(f"loyalty_social.queue.runner.{name}")) is not None
+        and runner.pid == os.getpid()
+    )
+
+
+def stop_in_process(app: Flask) -> None:
+    for name in QUEUES:
+        runner = app.extensions.pop(f"loyalty_social.queue.runner.{name}", None)
+        if runner is not None and runner.pid == os.getpid():
+            runner.stop()
+
+
+def oldest_live_job(app: Flask, queue: str) -> datetime | None:
+    """When the oldest job of ``queue`` still waiting, running or due for a retry was created;
+    None if there is none (or jobs run in-process).
+
+    RQ serves a queue in order, so a job created before this has finished or is gone: work
+    handed to a job well before it and still undone was lost (the sweeper's test).
+    """
+    connection = redis_connection(app)
+    if connection is None:
+        return None
+    found = rq_queue(app, queue)
+    ids = found.get_job_ids(0, 1)
+    ids += found.started_job_registry.get_job_ids(cleanup=False)
+    ids += found.scheduled_job_registry.get_job_ids(cleanup=False)
+    if not ids:
+        return None
+    from rq.job import Job
+    from rq.utils import utcparse
+
+    with connection.pipeline() as pipe:
+        for job_id in ids:
+            pipe.hget(Job.key_for(job_id), "created_at")
+        created = [utcparse(raw.decode()) for raw in pipe.execute() if raw]
+    return min(created, default=None)
 
 
 def queue_depth(app: Flask | None = None) -> int | None:

@@ -54,6 +54,7 @@ class Settings:
     RULE_CACHE_SECONDS: float
     SWEEP_AFTER_SECONDS: float
     SWEEP_INTERVAL_SECONDS: float
+    ALLOW_PRIVATE_TARGETS: bool
     BACKEND_ADAPTER: str
     BACKEND_URL: str
     BACKEND_CREDIT_PATH: str
@@ -82,6 +83,7 @@ class Settings:
     OAUTH_FLOW_SECONDS: int
     OAUTH_HTTP_TIMEOUT_SECONDS: float
     ACCOUNT_HEALTH_EVERY_SECONDS: int
+    ACCOUNT_HEALTH_INTERVAL_SECONDS: float
     CARE_PRIORITY_TIERS: str
     OAUTH_PROVIDERS: dict
     DEMO_OIDC_URL: str
@@ -112,6 +114,15 @@ def _coerce(name: str, raw, kind):
         if not isinstance(value, dict):
             raise SettingsError(f"{name} must be a TOML table or a JSON object")
         return value
+    if kind in ("bool", bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
     if kind in ("int", int):
         try:
             return int(raw)

@@ -3,6 +3,7 @@
 import sys
 
 from . import create_app
+from .schedule import start_in_process
 
 # Intake's committer thread waits on the database and then needs the GIL back while request
 # threads compute; Python's default 5 ms switch interval turns each of its round trips into
@@ -10,3 +11,5 @@ from . import create_app
 sys.setswitchinterval(0.001)
 
 app = create_app()
+# The embedded default runs its periodic jobs here (with Redis, workers and schedulers do).
+start_in_process(app)

@@ -7,7 +7,12 @@ from ..queue import job
 from . import assertions, flows, health
 
 
-@job("identity.check_account_health", queue="batch", timeout=1800)
+@job(
+    "identity.check_account_health",
+    queue="batch",
+    timeout=1800,
+    every="ACCOUNT_HEALTH_INTERVAL_SECONDS",
+)
 def check_account_health(limit: int = 500) -> dict[str, str]:
     """Check the links that are due; also forget expired one-time records."""
     results = health.check_accounts(health.due_accounts(limit))

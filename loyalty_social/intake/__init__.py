@@ -3,8 +3,22 @@
 
 def init_app(app) -> None:
     from ..extensions import api
-    from . import endpoint
+    from ..metrics import register_gauge
+    from . import endpoint, service
     from .api import events_api
 
     endpoint.init_app(app)
     api.register_blueprint(events_api)
+    register_gauge(
+        app,
+        "loyalty_social_events",
+        "Stored events waiting (pending) or given up on (failed), each count capped",
+        service.backlog,
+        labels=("status",),
+    )
+    register_gauge(
+        app,
+        "loyalty_social_oldest_pending_event_age_seconds",
+        "Seconds since the oldest pending event arrived",
+        service.oldest_pending_age,
+    )

@@ -206,20 +206,14 @@ def _row_error(error: Exception, row: dict) -> Exception:
 
 
 class Dispatcher(BatchingThread):
-    """Enqueues processing for stored events in batches, off the request path.
-
-    On the embedded default no worker runs the sweeper, so this thread does when idle.
-    """
+    """Enqueues processing for stored events in batches, off the request path."""
 
     def __init__(self, app, batch_size: int):
         self.app = app
-        in_process = not app.config["REDIS_URL"]
         super().__init__(
             "intake-dispatcher",
             self._dispatch,
             batch_size,
-            on_idle=self._sweep if in_process else None,
-            idle_seconds=app.config["SWEEP_INTERVAL_SECONDS"],
             linger_seconds=app.config["DISPATCH_LINGER_SECONDS"],
         )
 
@@ -230,12 +224,6 @@ class Dispatcher(BatchingThread):
 
         with self.app.app_context():
             enqueue("rules.process_events", ids)
-
-    def _sweep(self) -> None:
-        from .service import sweep
-
-        with self.app.app_context():
-            sweep(self.app.config["SWEEP_AFTER_SECONDS"], self.batch_size)
 
 
 def dispatch(event_ids: list[str], batch_size: int) -> int:

@@ -24,7 +24,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from ..errors import PROBLEM_JSON, Problem, as_problem, problem_document
 from ..ids import new_id
 from ..logs import log_context
-from ..metrics import EVENTS_RECEIVED, LATENCY, REQUESTS
+from ..metrics import EVENTS_RECEIVED, LATENCY, REQUESTS, method_label
 from . import service
 from .committer import pipeline
 from .signature import SignatureError, verify
@@ -55,6 +55,7 @@ class WebhookEndpoint:
         self.requests: dict[tuple[str, int], object] = {}
 
     def _count(self, method: str, status: int) -> None:
+        method = method_label(method)
         counter = self.requests.get((method, status))
         if counter is None:
             counter = self.requests[(method, status)] = REQUESTS.labels(ROUTE, method, str(status))
