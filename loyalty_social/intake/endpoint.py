@@ -27,8 +27,9 @@ from ..logs import log_context
 from ..metrics import EVENTS_RECEIVED, LATENCY, REQUESTS, method_label
 from . import service
 from .committer import pipeline
+from .ratelimit import RateLimiter
 from .signature import SignatureError, verify
-from .sources import RateLimiter, SourceCache
+from .sources import SourceCache
 
 PREFIX = "/webhooks/"
 ROUTE = "/webhooks/<source_name>"  # the metrics label Flask would have given it
@@ -47,7 +48,7 @@ class WebhookEndpoint:
         self.app = app
         self.fallback = fallback
         self.sources = SourceCache(app.config["SOURCE_CACHE_SECONDS"])
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(app.config["REDIS_URL"], app.config["QUEUE_NAME"])
         self.max_body = app.config["WEBHOOK_MAX_BODY_BYTES"]
         self.tolerance = app.config["WEBHOOK_TOLERANCE_SECONDS"]
         # Labelled metric children looked up once, not per request.

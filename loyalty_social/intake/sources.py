@@ -1,5 +1,5 @@
 """Webhook sources: their secrets (encrypted) and public keys (ed25519, stored as is; several
-of each at once for rotation) and rate limits.
+of each at once for rotation) and rate limits (enforced by ``ratelimit``).
 
 The request path reads sources through a short-lived per-process cache, so verifying a
 webhook costs no database round trip; rotation and disabling take effect within
@@ -218,23 +218,3 @@ class SourceCache:
                 self._entries.clear()
             self._entries[name] = (now, view)
         return view
-
-
-class RateLimiter:
-    """Token bucket per source, per web process."""
-
-    def __init__(self):
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, name: str, rate: float, burst: int) -> float:
-        """Consume one token; return 0 when allowed, else seconds until one is available."""
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(name, (float(burst), now))
-            tokens = min(float(burst), tokens + (now - last) * rate)
-            if tokens >= 1:
-                self._buckets[name] = (tokens - 1, now)
-                return 0.0
-            self._buckets[name] = (tokens, now)
-            return (1 - tokens) / rate
