@@ -178,6 +178,7 @@ class InProcessSchedule:
                 if started - last_run.get(spec.name, -seconds) < seconds:
                     continue
                 last_run[spec.name] = started
+                log.info("schedule: running %s in process %d", spec.name, os.getpid())
                 try:
                     with self.app.app_context():
                         enqueue(spec.name)
