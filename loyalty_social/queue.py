@@ -280,7 +280,8 @@ def oldest_live_job(app: Flask, queue: str) -> datetime | None:
         return None
     found = rq_queue(app, queue)
     ids = found.get_job_ids(0, 1)
-    ids += found.started_job_registry.get_job_ids(cleanup=False)
+    # Cleaned first: a job whose worker died counts as running until its timeout has passed.
+    ids += found.started_job_registry.get_job_ids(cleanup=True)
     ids += found.scheduled_job_registry.get_job_ids(cleanup=False)
     if not ids:
         return None

@@ -17,9 +17,7 @@ from .services import RedisServer, free_port
 
 
 @pytest.mark.postgres
-def test_readyz_stays_200_degraded_while_redis_is_down_and_intake_still_stores(
-    pg_config, make_app
-):
+def test_readyz_stays_200_degraded_while_redis_is_down_and_intake_still_stores(pg_config, make_app):
     redis_server = RedisServer().start()  # our own Redis, to stop
     try:
         app = make_app(dict(pg_config, REDIS_URL=redis_server.url))

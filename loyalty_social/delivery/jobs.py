@@ -8,3 +8,11 @@ from . import service
 def deliver(delivery_ids: list[str]) -> None:
     """One delivery pass over a batch of outbox rows (idempotent: claims only what is due)."""
     service.deliver(delivery_ids)
+
+
+@job("delivery.sweep", queue="events", timeout=300, every="SWEEP_INTERVAL_SECONDS")
+def sweep() -> None:
+    """Hand rows that came due (retries, leases of dead workers, lost jobs) to delivery jobs.
+
+    On the events queue: it only enqueues, and must not wait behind slow deliveries."""
+    service.sweep()
