@@ -32,8 +32,8 @@ from . import create_app
 from .demo.handoff import HandoffUnavailable
 from .demo.launcher import DemoUnavailable
 from .errors import Problem
-from .settings import SettingsError
 from .queue import QUEUES
+from .settings import SettingsError
 
 
 def user_error(error: BaseException, database_url: str = "") -> str | None:
