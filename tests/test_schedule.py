@@ -32,7 +32,7 @@ def strand_event(app, member_id: str) -> str:
     """Store a pending event the way intake does, then "crash" before handing it to a job."""
     with app.app_context():
         body = json.dumps(envelope(member_id=member_id)).encode()
-        row = build_event_row(load_source("backend"), f"msg_{uuid.uuid4().hex}", body)
+        row = build_event_row(load_source("backend"), f"msg_{uuid.uuid4().hex}", body, 300)
         db.session.rollback()  # SQLite: one writer; the session's read holds it
         with db.engine.connect() as connection:
             (result,) = store_events(connection, [row])
