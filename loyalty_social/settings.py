@@ -92,6 +92,9 @@ class Settings:
     MEMBER_DAILY_POINTS_CEILING: int
     VELOCITY_MAX_EVENTS_PER_DAY: int
     NEGATIVE_BALANCE_POLICY: str
+    # Consent and privacy (config/default.toml documents each).
+    CONSENT_PURPOSES: dict
+    PORTAL_LINK_REAUTH_SECONDS: int
     # Secrets: from the environment or the secrets file only, never config/*.toml.
     SECRET_KEY: str = ""
     ENCRYPTION_KEYS: str = ""
@@ -237,6 +240,7 @@ def load_settings(
         typed["OAUTH_PROVIDERS"] = {**typed["OAUTH_PROVIDERS"], **demo_provider(typed)}
     settings = Settings(**typed)
     _check_rules_settings(settings)
+    _check_consent_purposes(settings.CONSENT_PURPOSES)
     if env == "production":
         check_production(settings)
     return settings
@@ -311,6 +315,20 @@ def _check_rules_settings(settings: Settings) -> None:
         raise SettingsError(
             "MEMBER_DAILY_POINTS_CEILING and VELOCITY_MAX_EVENTS_PER_DAY must be 0 or more"
         )
+
+
+def _check_consent_purposes(purposes: dict) -> None:
+    """Every purpose needs words the member can read and a policy text to version."""
+    if not purposes:
+        raise SettingsError("CONSENT_PURPOSES must name at least one purpose")
+    for name, options in purposes.items():
+        if not isinstance(options, dict):
+            raise SettingsError(f"CONSENT_PURPOSES.{name} must be a table")
+        for key in ("description", "policy"):
+            if not isinstance(options.get(key), str) or not options[key].strip():
+                raise SettingsError(f"CONSENT_PURPOSES.{name}.{key} must be a non-empty string")
+        if not isinstance(options.get("requires_fresh_consent", False), bool):
+            raise SettingsError(f"CONSENT_PURPOSES.{name}.requires_fresh_consent must be a boolean")
 
 
 def check_production(settings: Settings) -> None:

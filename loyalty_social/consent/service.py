@@ -1,65 +1,91 @@
-"""Consent: what each purpose covers, the current decision, and its history.
+"""Consent: the current decision, its history, and the one write path that changes it.
 
-Features ask ``has_consent`` at the moment of use, never cache the answer: a withdrawal takes
-effect on the very next request.
+Features ask ``has_consent`` / ``current_grants`` at the moment of use, never cache the answer:
+a withdrawal, or a policy version that needs fresh consent, takes effect on the next request.
+A grant counts only while it was given under a policy version at or after the purpose's
+``policies.fresh_from``.
+
+``set_consent`` is the only way a decision changes one at a time (portal, API); ``importer``
+the bulk path. Both append a ``ConsentEvent`` (the audit record: what, under which version,
+how, by whom, when) and keep ``ConsentRecord`` equal to the member's latest event.
 """
 
 from __future__ import annotations
 
 from ..extensions import db
 from ..ids import new_id
-from ..timeutil import utcnow
+from ..outbound import publish
+from ..timeutil import isoformat, utcnow
+from . import policies
 from .models import ConsentEvent, ConsentRecord
+from .policies import ConsentError
 
-PURPOSES = {
-    "social_profile_matching": (
-        "Social care may recognise my linked social profiles as belonging to me, and my "
-        "unlinked profiles stay on record as history."
-    ),
-    "targeted_rewards": "Offers and rewards may be tailored to my social activity.",
-}
-SOURCES = ("portal", "backend")
+SOURCES = ("portal", "backend", "import")
+__all__ = ["SOURCES", "ConsentError", "current_grants", "has_consent", "set_consent"]
 
 
-class ConsentError(ValueError):
-    """An unknown purpose or source; the message says which."""
-
-
-def _check(purpose: str, source: str | None = None) -> None:
-    if purpose not in PURPOSES:
-        raise ConsentError(f"unknown purpose {purpose!r}; one of {', '.join(PURPOSES)}")
-    if source is not None and source not in SOURCES:
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
         raise ConsentError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
 
 
+def _counting(purpose: str):
+    return (
+        ConsentRecord.granted.is_(True),
+        ConsentRecord.purpose == purpose,
+        ConsentRecord.policy_version >= policies.fresh_from(purpose),
+    )
+
+
 def has_consent(member_id: str, purpose: str) -> ConsentRecord | None:
-    """The member's current grant for ``purpose``, or None (never asked, or withdrawn)."""
-    _check(purpose)
-    record = db.session.get(ConsentRecord, (member_id, purpose))
-    return record if record is not None and record.granted else None
+    """The member's counting grant for ``purpose``, or None (never asked, withdrawn, or given
+    under a policy version that now needs fresh consent)."""
+    return current_grants([member_id], purpose).get(member_id)
 
 
 def current_grants(member_ids: list[str], purpose: str) -> dict[str, ConsentRecord]:
-    """``has_consent`` for many members in one query: the granted ones, by member."""
-    _check(purpose)
+    """``has_consent`` for many members in one query: the counting grants, by member."""
+    policies.check(purpose)
+    policies.current_versions()
     query = db.select(ConsentRecord).where(
-        ConsentRecord.member_id.in_(sorted(set(member_ids))),
-        ConsentRecord.purpose == purpose,
-        ConsentRecord.granted.is_(True),
+        ConsentRecord.member_id.in_(sorted(set(member_ids))), *_counting(purpose)
     )
     return {record.member_id: record for record in db.session.scalars(query)}
 
 
 def set_consent(
-    member_id: str, purpose: str, granted: bool, source: str, actor: str | None = None
+    member_id: str,
+    purpose: str,
+    granted: bool,
+    source: str,
+    actor: str | None = None,
+    policy_version: int | None = None,
 ) -> ConsentRecord:
-    """Record a grant or withdrawal (flushes; the caller's request or job commits).
+    """Record a grant or withdrawal (flushes; the caller's request or job commits) and
+    announce ``consent.changed``.
 
-    Every call appends to the history, even when the decision is unchanged: a repeated
-    grant is itself evidence of what the member was shown and when.
+    ``policy_version``: the version the member was shown (default: the current one). Every
+    call appends to the history, even when the decision is unchanged: a repeated grant is
+    itself evidence of what the member was shown and when.
     """
-    _check(purpose, source)
+    policies.check(purpose)
+    _check_source(source)
+    current = policies.current_versions()[purpose]
+    version = current if policy_version is None else policy_version
+    if not 1 <= version <= current:
+        raise ConsentError(f"no policy version {version} of {purpose!r}; the current is {current}")
     now = utcnow()
+    event = ConsentEvent(
+        id=new_id("cev"),
+        member_id=member_id,
+        purpose=purpose,
+        action="granted" if granted else "withdrawn",
+        source=source,
+        actor=actor,
+        at=now,
+        policy_version=version,
+    )
+    db.session.add(event)
     record = db.session.get(ConsentRecord, (member_id, purpose), with_for_update=True)
     if record is None:
         record = ConsentRecord(member_id=member_id, purpose=purpose)
@@ -68,37 +94,59 @@ def set_consent(
     record.source = source
     record.actor = actor
     record.updated_at = now
-    db.session.add(
-        ConsentEvent(
-            id=new_id("cev"),
-            member_id=member_id,
-            purpose=purpose,
-            action="granted" if granted else "withdrawn",
-            source=source,
-            actor=actor,
-            at=now,
-        )
-    )
+    record.policy_version = version
+    record.event_id = event.id
     db.session.flush()
+    publish("consent.changed", changed_payload(event))
     return record
 
 
+def changed_payload(event: ConsentEvent) -> dict:
+    """The ``consent.changed`` event's data (no actor: it may name a person)."""
+    return {
+        "member_id": event.member_id,
+        "purpose": event.purpose,
+        "granted": event.action == "granted",
+        "policy_version": event.policy_version,
+        "source": event.source,
+        "consent_id": event.id,
+        "at": isoformat(event.at),
+    }
+
+
 def consents(member_id: str) -> list[dict]:
-    """Every purpose with the member's current decision (not asked yet: not granted)."""
+    """Every purpose with the member's current decision, in configuration order.
+
+    ``state``: granted, withdrawn, not_asked, or renewal_needed (granted under a policy version
+    that now needs fresh consent: it does not count).
+    """
     records = {
         r.purpose: r
         for r in db.session.scalars(
             db.select(ConsentRecord).where(ConsentRecord.member_id == member_id)
         )
     }
+    counting_from = policies.counting_from()
     result = []
-    for purpose, description in PURPOSES.items():
-        record = records.get(purpose)
+    for purpose in policies.purposes().values():
+        record = records.get(purpose.name)
+        if record is None:
+            state = "not_asked"
+        elif not record.granted:
+            state = "withdrawn"
+        elif record.policy_version < counting_from[purpose.name]:
+            state = "renewal_needed"
+        else:
+            state = "granted"
         result.append(
             {
-                "purpose": purpose,
-                "description": description,
-                "granted": bool(record and record.granted),
+                "purpose": purpose.name,
+                "description": purpose.description,
+                "policy": purpose.policy,
+                "policy_version": purpose.version,
+                "state": state,
+                "granted": state == "granted",
+                "given_version": record.policy_version if record else None,
                 "updated_at": record.updated_at if record else None,
                 "source": record.source if record else None,
             }
@@ -107,12 +155,13 @@ def consents(member_id: str) -> list[dict]:
 
 
 def history(member_id: str, purpose: str | None = None) -> list[ConsentEvent]:
+    """The member's grants and withdrawals, oldest first."""
     query = (
         db.select(ConsentEvent)
         .where(ConsentEvent.member_id == member_id)
         .order_by(ConsentEvent.at, ConsentEvent.id)
     )
     if purpose is not None:
-        _check(purpose)
+        policies.check(purpose)
         query = query.where(ConsentEvent.purpose == purpose)
     return list(db.session.scalars(query))

@@ -6,12 +6,15 @@ interface.
 
 
 def init_app(app) -> None:
+    from .. import outbound
     from ..extensions import api
     from .adapters import build_adapter
     from .api import deliveries_api, subscriptions_api
     from .handoff import install_session_hooks
+    from .outbox import publish
 
     build_adapter(app.config)  # a misconfigured backend fails at start-up, not per award
     install_session_hooks()
+    outbound.register(app, publish)  # the domain's consent and link events
     api.register_blueprint(deliveries_api)
     api.register_blueprint(subscriptions_api)

@@ -7,6 +7,7 @@ import secrets
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from ..consent import policies as consent_policies
 from ..consent import service as consent
 from ..extensions import db
 from ..identity import assertions, flows, links, providers, signup
@@ -139,10 +140,16 @@ def unlink(provider):
 def set_consent(purpose):
     member = _member()
     portal_session.check_csrf()
-    if purpose not in consent.PURPOSES:
+    if purpose not in consent_policies.names():
         abort(404, "No such consent.")
     granted = request.form.get("granted") == "1"
-    consent.set_consent(member, purpose, granted, "portal", actor=member)
+    shown = request.form.get("policy_version", "")
+    try:
+        consent.set_consent(
+            member, purpose, granted, "portal", member, int(shown) if shown.isdigit() else None
+        )
+    except consent.ConsentError as error:
+        raise PortalError(str(error), 400) from None
     db.session.commit()
     return redirect(url_for("portal.connections"), 303)
 

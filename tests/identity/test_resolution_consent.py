@@ -65,6 +65,7 @@ def test_resolution_only_with_consent_and_no_leak(id_app, oidc_provider):
     assert {c["purpose"]: c["granted"] for c in history["consents"]} == {
         "social_profile_matching": False,
         "targeted_rewards": False,
+        "social_activity_use": False,
     }
 
 
