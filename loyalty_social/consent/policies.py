@@ -33,6 +33,7 @@ class ConsentError(ValueError):
 @dataclass(frozen=True)
 class Purpose:
     name: str
+    label: str
     description: str
     policy: str
     version: int  # the version of ``policy``, the one members are shown now
@@ -54,6 +55,7 @@ def purposes() -> dict[str, Purpose]:
     return {
         name: Purpose(
             name=name,
+            label=str(options.get("label") or name.replace("_", " ").capitalize()),
             description=options["description"].strip(),
             policy=options["policy"].strip(),
             version=versions[name],

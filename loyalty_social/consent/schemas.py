@@ -7,6 +7,7 @@ STATES = ["granted", "withdrawn", "not_asked", "renewal_needed"]
 
 class ConsentSchema(Schema):
     purpose = fields.String()
+    label = fields.String(metadata={"description": "The purpose's short name"})
     description = fields.String(metadata={"description": "What the member agrees to"})
     policy = fields.String(metadata={"description": "The policy text members are shown now"})
     policy_version = fields.Integer(metadata={"description": "The version of that text"})

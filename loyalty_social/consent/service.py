@@ -141,6 +141,7 @@ def consents(member_id: str) -> list[dict]:
         result.append(
             {
                 "purpose": purpose.name,
+                "label": purpose.label,
                 "description": purpose.description,
                 "policy": purpose.policy,
                 "policy_version": purpose.version,

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 
 def init_app(app) -> None:
+    from . import privacy  # noqa: F401  (its pages join the portal blueprint)
     from .views import portal
 
     app.config.update(
