@@ -26,7 +26,6 @@ import logging
 
 from flask import current_app
 
-from .. import sql
 from ..extensions import db
 from ..identity import service as identity
 from ..ids import new_id
@@ -35,7 +34,8 @@ from ..logs import bind
 from ..metrics import AWARDS, EVENTS_PROCESSED
 from ..rewards import offers as offer_service
 from ..rewards import service as rewards
-from ..sql import is_transient, pipelined_writes
+from ..sql import is_transient, pipelined_writes, set_lock_timeout
+from . import retries
 from .active import active_rule_set, rule_set_stored, store_rule_set
 from .budgets import Budgets
 from .evaluation import evaluate_event
@@ -54,12 +54,6 @@ TARGETED = "targeted_rewards"
 WRITE_CHUNK = 50
 
 
-class RetryLater(RuntimeError):
-    """The database failed in a way that passes by itself (deadlock, lock or statement
-    timeout, serialization failure, lost connection): the job fails, so RQ runs it again with
-    backoff (``queue.RETRY_INTERVALS``), and then the sweeper; its events stay pending."""
-
-
 def process_events(event_ids: list[str]) -> None:
     with bind(event_ids=",".join(event_ids[:20]) + ("..." if len(event_ids) > 20 else "")):
         try:
@@ -67,41 +61,16 @@ def process_events(event_ids: list[str]) -> None:
         except Exception as error:
             db.session.rollback()
             if is_transient(error):
-                _retry_later(event_ids, error)
+                raise retries.wait(event_ids, error) from error
             log.exception("batch failed; processing its events one by one")
             waiting = [event_id for event_id in event_ids if not _process_alone(event_id)]
             if waiting:
-                raise RetryLater(f"{len(waiting)} event(s) wait for a retry") from None
-
-
-def _retry_later(event_ids: list[str], error: BaseException) -> None:
-    """Leave the events pending, say why they wait, and fail the job (RQ retries it)."""
-    log.warning("temporary database error; the batch will be retried: %s", type(error).__name__)
-    EVENTS_PROCESSED.labels("retried").inc(len(event_ids))
-    reason = _describe(error)
-    try:
-        sql.set_lock_timeout(db.session.connection(), _lock_timeout())
-        intake.note_retry(event_ids, reason)
-        db.session.commit()
-    except Exception:  # the database is still unwell: the retry will say it again
-        db.session.rollback()
-    raise RetryLater(reason) from error
-
-
-def _describe(error: BaseException) -> str:
-    """The error's first line (PostgreSQL adds context lines that may quote row values)."""
-    cause = getattr(error, "orig", None) or error
-    first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    return f"{type(cause).__name__}: {first}"[:300]
-
-
-def _lock_timeout() -> float:
-    return current_app.config["PROCESS_LOCK_TIMEOUT_SECONDS"]
+                raise retries.RetryLater(f"{len(waiting)} event(s) wait for a retry") from None
 
 
 def _process_batch(event_ids: list[str]) -> None:
     rule_set = active_rule_set()
-    sql.set_lock_timeout(db.session.connection(), _lock_timeout())
+    set_lock_timeout(db.session.connection(), retries.lock_timeout())
     events = intake.claim_pending(event_ids)
     if not events:
         db.session.rollback()
@@ -115,22 +84,16 @@ def _process_batch(event_ids: list[str]) -> None:
 
 
 def _process_alone(event_id: str) -> bool:
-    """Process one event of a failed batch; False when it must wait for a retry. Only an
-    error that will not pass by itself marks the event failed."""
+    """One event of a failed batch; False when it waits for a retry (see retries)."""
     with bind(event_id=event_id):
         try:
             _process_batch([event_id])
         except Exception as error:
             db.session.rollback()
             if is_transient(error):
-                try:
-                    _retry_later([event_id], error)
-                except RetryLater:
-                    return False
-            log.exception("event failed")
-            intake.mark_failed(event_id, _describe(error))
-            db.session.commit()
-            EVENTS_PROCESSED.labels("failed").inc()
+                retries.wait([event_id], error)
+                return False
+            retries.fail(event_id, error)
     return True
 
 
