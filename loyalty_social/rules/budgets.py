@@ -16,13 +16,17 @@ class Budgets:
     The rows are read FOR UPDATE up front in one global order (rules, then campaigns, each
     sorted), so two workers paying under the same rules never deadlock and never spend the
     same points: the second waits for the first's commit and then reads what is left. Awards
-    spend from these copies; ``flush`` writes the new totals, one statement per table, in the
-    batch's transaction. (An UPDATE per award cost more than evaluating the award.)
+    spend from these copies, and releases (a rejected held award, a clawback) give back to
+    them; ``flush`` writes the batch's net change as increments (``spent = spent + delta``),
+    one statement per table, in the batch's transaction. Increments, not the totals read at
+    the start: nothing another write did to the row meanwhile is lost. (An UPDATE per award
+    cost more than evaluating the award.)
     """
 
     def __init__(self, rules: list[CompiledRule]):
         self.rows: dict[tuple[str, str], list] = {}
-        self.dirty: set[tuple[str, str]] = set()
+        # Net change per row this batch: [points, count]
+        self.deltas: dict[tuple[str, str], list[int]] = {}
         wanted = (
             ("rule", Rule, sorted({r.id for r in rules if r.has_budget})),
             ("campaign", Campaign, sorted({r.campaign_id for r in rules if r.campaign_id})),
@@ -64,29 +68,46 @@ class Budgets:
                     f"the {kind}'s budget is spent ({_budget_words(budget_points, budget_count)})"
                 )
         for key in keys:
-            row = self.rows[key]
-            row[2] += points
-            row[3] += 1
-            self.dirty.add(key)
+            self._change(key, points, 1)
         return None
+
+    def release(self, rule_id: str, campaign_id: str | None, points: int, had_budget: bool):
+        """Give back what an award consumed: spendable again in this batch, written with the
+        batch's spending (a row this batch did not lock is locked by that write)."""
+        if had_budget:
+            self._change(("rule", rule_id), -points, -1)
+        if campaign_id:
+            self._change(("campaign", campaign_id), -points, -1)
+
+    def _change(self, key: tuple[str, str], points: int, count: int) -> None:
+        row = self.rows.get(key)
+        if row is not None:
+            row[2] += points
+            row[3] += count
+        delta = self.deltas.setdefault(key, [0, 0])
+        delta[0] += points
+        delta[1] += count
 
     def flush(self) -> None:
         connection = db.session.connection()
         for kind, model in (("rule", Rule), ("campaign", Campaign)):
             changes = [
-                {"b_id": row_id, "b_points": row[2], "b_count": row[3]}
-                for (k, row_id), row in sorted((key, self.rows[key]) for key in self.dirty)
-                if k == kind
+                {"b_id": row_id, "b_points": points, "b_count": count}
+                for (k, row_id), (points, count) in sorted(self.deltas.items())
+                if k == kind and (points or count)
             ]
             if changes:
-                table = model.__table__
+                c = model.__table__.c
                 statement = (
-                    update(table)
-                    .where(table.c.id == bindparam("b_id"))
-                    .values(spent_points=bindparam("b_points"), spent_count=bindparam("b_count"))
+                    update(model.__table__)
+                    .where(c.id == bindparam("b_id"))
+                    .values(
+                        spent_points=c.spent_points + bindparam("b_points"),
+                        spent_count=c.spent_count + bindparam("b_count"),
+                    )
                 )
                 connection.execute(statement, changes)
-        self.dirty.clear()
+        self.deltas.clear()
 
 
 def _budget_words(points, count) -> str:

@@ -34,13 +34,14 @@ from ..logs import bind
 from ..metrics import AWARDS, EVENTS_PROCESSED
 from ..rewards import offers as offer_service
 from ..rewards import service as rewards
+from ..rewards.models import Award
 from ..sql import is_transient, pipelined_writes, set_lock_timeout
 from . import retries
 from .active import active_rule_set, rule_set_stored, store_rule_set
 from .budgets import Budgets
 from .evaluation import evaluate_event
 from .facts import Env, Facts
-from .held import release_award
+from .held import release_award, release_spent
 from .index import Selection
 from .limits import CounterStore
 
@@ -176,8 +177,6 @@ def existing_awards(events) -> set[tuple[str, str]]:
     """(rule, event) pairs already paid for these events. Awards are written only in the
     transaction that marks their event processed, so an event never processed before
     (no attempt, no outcome) has none: only replays and retries are looked up."""
-    from ..rewards.models import Award
-
     event_ids = [e.id for e in events if e.attempts or e.outcome is not None]
     if not event_ids:
         return set()
@@ -283,8 +282,10 @@ class Batch:
             outcome["reversed"] = rewards.reverse_object(
                 event.member_id, event.object_key, event.id, reason
             )
+            for award_id in outcome["reversed"]:  # clawed back: its budget is spendable again
+                release_spent(db.session.get(Award, award_id), self.env.budgets)
             for award in rewards.reject_held_on_object(event.member_id, event.object_key, reason):
-                release_award(award, self.env.counters)
+                release_award(award, self.env.counters, self.env.budgets)
             AWARDS.labels("reversed").inc(len(outcome["reversed"]))
         if event.outcome is None:  # first processing: count the activity once
             self.env.count_activity(event)
