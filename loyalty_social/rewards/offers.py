@@ -105,15 +105,6 @@ def import_codes(offer_id: str, codes: list[str]) -> int:
     return added
 
 
-def lock_offers(offer_ids) -> None:
-    """Lock a batch's offers up front, sorted (see rules.budgets.Budgets)."""
-    ids = sorted(set(offer_ids))
-    if ids and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            db.select(Offer.id).where(Offer.id.in_(ids)).order_by(Offer.id).with_for_update()
-        ).all()
-
-
 def grant_offer(offer_id: str, member_id: str, award_id: str | None, now=None) -> dict:
     """Give the member the offer if it is open, in stock and not theirs yet.
 

@@ -40,6 +40,7 @@ class Decision:
         "frees_at",
         "limit_keys",
         "offers",
+        "offers_refused",
         "points",
         "reason",
         "result",
@@ -60,6 +61,7 @@ class Decision:
         frees_at: datetime | None = None,
         consent_ref: str | None = None,
         limit_keys: list | None = None,
+        offers_refused: dict | None = None,
     ):
         self.rule = rule
         self.result = result
@@ -72,6 +74,7 @@ class Decision:
         self.frees_at = frees_at
         self.consent_ref = consent_ref
         self.limit_keys = limit_keys or []
+        self.offers_refused = offers_refused  # offer id -> why the member did not get it
 
     @property
     def stops_lower(self) -> bool:
@@ -89,6 +92,8 @@ class Decision:
             record["points"] = self.points
         if self.offers:
             record["offers"] = self.offers
+        if self.offers_refused:
+            record["offers_refused"] = self.offers_refused
         if self.failure:
             record["failure"] = self.failure
         if self.frees_at:
@@ -226,25 +231,35 @@ def decide(
             frees_at=hit.frees_at,
             steps=payout.steps,
         )
+    # Offers the member cannot get (sold out, ...) are not promised: said, and not granted.
+    refused = env.offer_refusals(member.id, payout.offers) if payout.offers else None
+    offers = [o for o in payout.offers if o not in refused] if refused else payout.offers
+    if refused and payout.points <= 0 and not offers:
+        return _skip(rule, "offer", "; ".join(refused.values()), steps=payout.steps)
     exhausted = env.take_budget(rule, payout.points)
     if exhausted:
         return _skip(rule, "budget", exhausted, steps=payout.steps)
     keys = consume_limits(rule, event, member.id, facts, env, payout.points)
     held = _hold_reason(rule, payout.points, member, event, env)
     result = "held" if held else "paid"
+    if offers and not held:  # a held award's offers are granted if still there on approval
+        env.take_offers(member.id, offers)
     reason = held or f"paid {payout.points} points" + (
-        f" and {len(payout.offers)} offer(s)" if payout.offers else ""
+        f" and {len(offers)} offer(s)" if offers else ""
     )
+    if refused:
+        reason += "; " + "; ".join(refused.values())
     return Decision(
         rule,
         result,
         result,
         reason,
         points=payout.points,
-        offers=payout.offers,
+        offers=offers,
         steps=payout.steps,
         consent_ref=consent_ref,
         limit_keys=keys,
+        offers_refused=refused,
     )
 
 

@@ -91,12 +91,16 @@ def _member_message(record: dict, name: str, versions: _Versions) -> str:
         detail = failure["words"]
     elif code == "condition":
         detail = "its conditions did not match this activity"
-    return template.format(
+    message = template.format(
         name=name,
         points=record.get("points", 0),
         detail=detail,
         frees=_frees(record.get("frees_at")),
     )
+    refused = record.get("offers_refused")
+    if refused and code != "offer":  # paid or held, without the offers it could not give
+        message += " But " + "; ".join(refused.values()) + "."
+    return message
 
 
 def _not_matched(rule_id, version, clause, actual) -> dict:

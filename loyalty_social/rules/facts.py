@@ -154,6 +154,13 @@ class Env:
         """Consume the rule's (and its campaign's) budget; words when exhausted."""
         return None
 
+    def offer_refusals(self, member_id: str, offer_ids: list[str]) -> dict[str, str]:
+        """Offer id -> why the member cannot get it now (sold out, ...); others can."""
+        return {}
+
+    def take_offers(self, member_id: str, offer_ids: list[str]) -> None:
+        """These offers go to the member (the grant follows when the award is paid)."""
+
     # Cached per batch: one lookup per member, however many rules ask.
     def consent(self, member_id: str) -> str | None:
         if member_id not in self._consent:

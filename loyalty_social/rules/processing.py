@@ -32,9 +32,9 @@ from ..ids import new_id
 from ..intake import service as intake
 from ..logs import bind
 from ..metrics import AWARDS, EVENTS_PROCESSED
-from ..rewards import offers as offer_service
 from ..rewards import service as rewards
 from ..rewards.models import Award
+from ..rewards.stock import OfferStock
 from ..sql import is_transient, pipelined_writes, set_lock_timeout
 from . import retries
 from .active import active_rule_set, rule_set_stored, store_rule_set
@@ -119,6 +119,7 @@ class ProcessingEnv(Env):
         count_all: bool,
         removed: set[str] | None = None,
         budgets=None,
+        offers: OfferStock | None = None,
     ):
         super().__init__(
             store,
@@ -132,6 +133,7 @@ class ProcessingEnv(Env):
             self.awarded.setdefault(event_id, set()).add(rule_id)
         self.removed = removed
         self.budgets = budgets
+        self.offers = offers
 
     def awarded_rules(self, event_id):
         return self.awarded.get(event_id, frozenset())
@@ -172,6 +174,12 @@ class ProcessingEnv(Env):
     def take_budget(self, rule, points):
         return self.budgets.take(rule, points)
 
+    def offer_refusals(self, member_id, offer_ids):
+        return self.offers.refusals(member_id, offer_ids)
+
+    def take_offers(self, member_id, offer_ids):
+        self.offers.take(member_id, offer_ids)
+
 
 def existing_awards(events) -> set[tuple[str, str]]:
     """(rule, event) pairs already paid for these events. Awards are written only in the
@@ -198,7 +206,7 @@ class Batch:
         listening = {e.id: self.rule_set.rules(e.type) for e in self.events}
         involved = list({r.id: r for rs in listening.values() for r in rs}.values())
         budgets = Budgets(involved)
-        offer_service.lock_offers(o for r in involved for o in r.plan.offers)
+        offers = OfferStock((o for r in involved for o in r.plan.offers), list(self.members))
         store = CounterStore()
         count_all = any(c[0] == "*" for index in by_type.values() for c in index.counters)
         removable = {e.object_key for e in self.events if e.type in REMOVED_BY and e.object_key}
@@ -209,6 +217,7 @@ class Batch:
             count_all,
             removed=intake.removed_objects(removable, set(REMOVALS)),
             budgets=budgets,
+            offers=offers,
         )
         self.env.prefetch(list(self.members), involved)
         # Conditions that read only the event and the member are checked here, once: the
@@ -320,6 +329,11 @@ class Batch:
                         "steps": decision.steps,
                         "limit_keys": decision.limit_keys,
                         "rule_budget": rule.has_budget,
+                        **(
+                            {"offers_refused": decision.offers_refused}
+                            if decision.offers_refused
+                            else {}
+                        ),
                     },
                     reason=decision.reason if decision.result == "held" else None,
                 )

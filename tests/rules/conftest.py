@@ -34,6 +34,12 @@ def pg_rapp(pg_config, make_app):
     return app
 
 
+@pytest.fixture(params=["rapp", "pg_rapp"])
+def any_app(request):
+    """The same test on SQLite and on PostgreSQL."""
+    return request.getfixturevalue(request.param)
+
+
 def auth(app) -> dict:
     return app.config["SEEDED"]["auth"]
 

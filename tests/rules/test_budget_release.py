@@ -2,17 +2,10 @@
 SQLite). Spend and release are increments written once per batch, not the totals read at its
 start."""
 
-import pytest
-
 from loyalty_social.extensions import db
 from loyalty_social.rules.models import Campaign, Rule
 
 from .conftest import auth, make_rule, outcome, process, review, send, store
-
-
-@pytest.fixture(params=["rapp", "pg_rapp"])
-def any_app(request):
-    return request.getfixturevalue(request.param)
 
 
 def _removed(review_id):
