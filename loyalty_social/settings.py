@@ -91,6 +91,7 @@ class Settings:
     PROGRAM_TIMEZONE: str
     MEMBER_DAILY_POINTS_CEILING: int
     VELOCITY_MAX_EVENTS_PER_DAY: int
+    MAX_EVENT_AGE_DAYS: int
     NEGATIVE_BALANCE_POLICY: str
     # Consent and privacy (config/default.toml documents each).
     CONSENT_PURPOSES: dict
@@ -311,9 +312,17 @@ def _check_rules_settings(settings: Settings) -> None:
         raise SettingsError(
             f"PROGRAM_TIMEZONE {settings.PROGRAM_TIMEZONE!r} is not an IANA time zone"
         ) from None
-    if settings.MEMBER_DAILY_POINTS_CEILING < 0 or settings.VELOCITY_MAX_EVENTS_PER_DAY < 0:
+    if (
+        min(
+            settings.MEMBER_DAILY_POINTS_CEILING,
+            settings.VELOCITY_MAX_EVENTS_PER_DAY,
+            settings.MAX_EVENT_AGE_DAYS,
+        )
+        < 0
+    ):
         raise SettingsError(
-            "MEMBER_DAILY_POINTS_CEILING and VELOCITY_MAX_EVENTS_PER_DAY must be 0 or more"
+            "MEMBER_DAILY_POINTS_CEILING, VELOCITY_MAX_EVENTS_PER_DAY and MAX_EVENT_AGE_DAYS "
+            "must be 0 or more"
         )
 
 

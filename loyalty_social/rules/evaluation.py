@@ -6,10 +6,10 @@ gives it read-only state; backtests give it a simulation. So the three can never
 about what a rule means.
 
 Order of checks per rule (the first that fails is the explanation): already paid, stopped by
-an exclusive rule, object removed, schedule, evidence, conditions, consent (targeted rules),
-reward > 0, member limits (period, once per object, cooldown), the member's daily ceiling,
-budgets (rule, campaign). Rules run by priority, highest first; an exclusive rule that pays
-(or holds) stops the rules below it for that event.
+an exclusive rule, object removed, event too old, schedule, evidence, conditions, consent
+(targeted rules), reward > 0, member limits (period, once per object, cooldown), the member's
+daily ceiling, offers in stock, budgets (rule, campaign). Rules run by priority, highest
+first; an exclusive rule that pays (or holds) stops the rules below it for that event.
 """
 
 from __future__ import annotations
@@ -129,8 +129,9 @@ def evaluate_event(
     stopped_by: CompiledRule | None = None
     awarded = env.awarded_rules(event.id)
     removed = env.object_removed(event)
+    too_old = env.too_old(event)
     gated_out = selection.gated_out if selection is not None else frozenset()
-    visit_all = selection is None or bool(awarded) or removed
+    visit_all = selection is None or bool(awarded) or removed or bool(too_old)
     rank = evidence_rank(event.evidence)
     at = event.occurred_at
     for rule in rules if visit_all else selection.candidates:
@@ -141,6 +142,7 @@ def evaluate_event(
         else:
             if (
                 not removed
+                and not too_old
                 and rank >= rule.min_rank
                 and (rule.starts_at is None or at >= rule.starts_at)
                 and (rule.ends_at is None or at < rule.ends_at)
@@ -153,7 +155,7 @@ def evaluate_event(
                     actual = None if failed.actual is MISSING else failed.actual
                     not_matched.append([rule.id, rule.version, failed.path, actual])
                     continue
-            decision = decide(rule, event, member, facts, env, removed, precheck)
+            decision = decide(rule, event, member, facts, env, removed, precheck, too_old)
         decisions.append(decision)
         if decision.stops_lower and stopped_by is None:
             stopped_by = rule
@@ -177,12 +179,22 @@ NOT_CHECKED = object()
 
 
 def decide(
-    rule, event, member, facts, env: Env, removed: bool = False, precheck: dict | None = None
+    rule,
+    event,
+    member,
+    facts,
+    env: Env,
+    removed: bool = False,
+    precheck: dict | None = None,
+    too_old: str | None = None,
 ) -> Decision:
     """One rule's verdict. ``precheck``: rule id -> condition result computed earlier in the
-    batch (the batch loads counters only for rules whose conditions held)."""
+    batch (the batch loads counters only for rules whose conditions held); ``too_old``: why
+    the event is too old to earn anything (``Env.too_old``)."""
     if removed:
         return _skip(rule, "removed", "the object was removed before it could be rewarded")
+    if too_old:
+        return _skip(rule, "too_old", too_old)
     at = event.occurred_at
     if rule.starts_at and at < rule.starts_at:
         return _skip(

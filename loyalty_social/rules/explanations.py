@@ -27,6 +27,8 @@ MEMBER_WORDS = {
     "duplicate": "You already got the reward of “{name}” for this activity.",
     "exclusive": "“{name}” does not add to the other reward you got for this activity.",
     "removed": "This content was removed, so “{name}” does not reward it.",
+    "too_old": "This activity reached us too long after it happened for “{name}” to reward "
+    "it: {detail}.",
     "schedule": "“{name}” was not running when this happened.",
     "evidence": "“{name}” needs stronger proof of this activity than we received.",
     "condition": "“{name}” did not apply: {detail}.",

@@ -5,7 +5,7 @@ supply their own ``Env``, so the three can never disagree about what a rule mean
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..timeutil import isoformat
@@ -13,6 +13,7 @@ from .compiled import ALL_TYPES, CompiledRule
 from .limits import (
     GLOBAL,
     LIFE,
+    RECEIVED,
     CounterStore,
     day_key,
     local_date,
@@ -126,13 +127,15 @@ class Env:
         ceiling: int = 0,
         velocity: int = 0,
         count_all: bool = False,
+        max_age_days: int = 0,
     ):
         self.counters = counters
         # Count every type together ("t:*") only when something reads it: saves a row a day.
-        self.count_all = count_all or bool(velocity)
+        self.count_all = count_all
         self.program_tz = program_tz
         self.ceiling = ceiling
         self.velocity = velocity
+        self.max_age_days = max_age_days
         self._linked: dict[str, list[str]] = {}
         self._consent: dict[str, str | None] = {}
 
@@ -177,6 +180,28 @@ class Env:
         by the backend (member attribute ``flagged``)."""
         return bool((member.attributes or {}).get("flagged"))
 
+    def receipt_day(self, event) -> date:
+        """The day (program time zone) we received the event: the daily ceiling and the
+        velocity check count by it, so a sender's backdated timestamps cannot spread one
+        day's activity over many days' allowances."""
+        received = getattr(event, "received_at", None) or event.occurred_at
+        return local_date(received, self.program_tz)
+
+    def too_old(self, event) -> str | None:
+        """Why an event is too old to earn anything (MAX_EVENT_AGE_DAYS between its timestamp
+        and its receipt), or None."""
+        received = getattr(event, "received_at", None)
+        if not self.max_age_days or received is None:
+            return None
+        age = received - event.occurred_at
+        if age <= timedelta(days=self.max_age_days):
+            return None
+        return (
+            f"the activity is dated {event.occurred_at.date().isoformat()}, {age.days} days "
+            f"before we received it; activity more than {self.max_age_days} days old earns "
+            "nothing"
+        )
+
     def activity_keys(self, event, counters) -> set[tuple[str, str, str]]:
         """The counter cells this event's checks read: its rules' conditions (``counters``:
         the ``(event_type, period, days)`` they read), the velocity check and the daily points
@@ -191,10 +216,12 @@ class Env:
                 keys.update((member_id, day_key(d), scope) for d in window_days(period, day, days))
             else:
                 keys.add((member_id, period_key(period, day), scope))
-        if self.velocity:
-            keys.add((member_id, day_key(day), f"t:{ALL_TYPES}"))
-        if self.ceiling:
-            keys.add((member_id, day_key(day), GLOBAL))
+        if self.velocity or self.ceiling:
+            received = day_key(self.receipt_day(event))
+            if self.velocity:
+                keys.add((member_id, received, RECEIVED))
+            if self.ceiling:
+                keys.add((member_id, received, GLOBAL))
         return keys
 
     def activity_scopes(self, event) -> tuple[str, ...]:
@@ -208,10 +235,13 @@ class Env:
         for scope in self.activity_scopes(event):
             for bucket in (day_key(day), month_key(day), LIFE):
                 self.counters.add(event.member_id, bucket, scope, 1, 0, event.occurred_at)
+        if self.velocity:
+            received = day_key(self.receipt_day(event))
+            self.counters.add(event.member_id, received, RECEIVED, 1, 0, None)
 
     def velocity_exceeded(self, event) -> bool:
+        """More events received today than VELOCITY_MAX_EVENTS_PER_DAY (whatever their dates)."""
         if not self.velocity:
             return False
-        day = local_date(event.occurred_at, self.program_tz)
-        cell = self.counters.get(event.member_id, day_key(day), f"t:{ALL_TYPES}")
-        return cell.count > self.velocity
+        received = day_key(self.receipt_day(event))
+        return self.counters.get(event.member_id, received, RECEIVED).count > self.velocity

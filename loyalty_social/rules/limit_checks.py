@@ -66,7 +66,7 @@ def check_limits(rule, event, member_id, facts, env: Env, points: int) -> Hit | 
                 when,
             )
     if env.ceiling:
-        gday = local_date(event.occurred_at, env.program_tz)
+        gday = env.receipt_day(event)
         cell = store.get(member_id, day_key(gday), GLOBAL)
         if cell.points + points > env.ceiling:
             when = period_end("day", gday, env.program_tz)
@@ -95,7 +95,7 @@ def consume_limits(rule, event, member_id, facts, env: Env, points: int) -> list
         buckets.add(object_key(value))
     keys = [[member_id, b, scope] for b in sorted(buckets)]
     if env.ceiling:
-        keys.append([member_id, day_key(local_date(event.occurred_at, env.program_tz)), GLOBAL])
+        keys.append([member_id, day_key(env.receipt_day(event)), GLOBAL])
     for m, b, s in keys:
         store.add(m, b, s, 1, points, event.occurred_at)
     return keys

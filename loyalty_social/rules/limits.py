@@ -24,7 +24,10 @@ from ..sql import insert_statement, rows_json, run_insert
 from .models import RuleCounter
 
 LIFE = "life"
+# Scopes of the member's own cells: points paid per day across all rules (the daily ceiling)
+# and events received per day (the velocity check), both by the day we received the event.
 GLOBAL = "g"
+RECEIVED = "v"
 
 
 @lru_cache(maxsize=256)

@@ -127,6 +127,7 @@ class ProcessingEnv(Env):
             ceiling=config["MEMBER_DAILY_POINTS_CEILING"],
             velocity=config["VELOCITY_MAX_EVENTS_PER_DAY"],
             count_all=count_all,
+            max_age_days=config["MAX_EVENT_AGE_DAYS"],
         )
         self.awarded: dict[str, set[str]] = {}
         for rule_id, event_id in existing:
@@ -175,10 +176,12 @@ class ProcessingEnv(Env):
         return self.budgets.take(rule, points)
 
     def offer_refusals(self, member_id, offer_ids):
-        return self.offers.refusals(member_id, offer_ids)
+        """The batch's stock decides; previews and backtests (no stock) promise the offers."""
+        return self.offers.refusals(member_id, offer_ids) if self.offers is not None else {}
 
     def take_offers(self, member_id, offer_ids):
-        self.offers.take(member_id, offer_ids)
+        if self.offers is not None:
+            self.offers.take(member_id, offer_ids)
 
 
 def existing_awards(events) -> set[tuple[str, str]]:

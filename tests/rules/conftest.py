@@ -59,8 +59,10 @@ def share(url=None, network="x") -> dict:
     return {"network": network, "url": url or f"https://ex.test/{uuid.uuid4()}"}
 
 
-def store(app, event_type, member_id="M-1", data=None, evidence="verified", at=T0) -> str:
-    """Store one pending event as intake would; returns its id."""
+def store(
+    app, event_type, member_id="M-1", data=None, evidence="verified", at=T0, received=None
+) -> str:
+    """Store one pending event as intake would (received now, or at ``received``)."""
     data = data if data is not None else share()
     kind = lookup(event_type, 1)
     data = kind.schema().load(data)
@@ -75,7 +77,7 @@ def store(app, event_type, member_id="M-1", data=None, evidence="verified", at=T
                 type_version=1,
                 member_id=member_id,
                 occurred_at=at,
-                received_at=datetime.now(UTC),
+                received_at=received or datetime.now(UTC),
                 evidence=evidence,
                 evidence_claimed=evidence,
                 object_key=kind.object_key(data),
@@ -95,9 +97,11 @@ def process(app, *event_ids) -> None:
         db.session.remove()
 
 
-def send(app, event_type, member_id="M-1", data=None, evidence="verified", at=T0) -> dict:
+def send(
+    app, event_type, member_id="M-1", data=None, evidence="verified", at=T0, received=None
+) -> dict:
     """Store and process one event; returns its outcome."""
-    event_id = store(app, event_type, member_id, data, evidence, at)
+    event_id = store(app, event_type, member_id, data, evidence, at, received)
     process(app, event_id)
     return outcome(app, event_id)
 

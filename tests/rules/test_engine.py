@@ -1,7 +1,7 @@
 """Evaluation through the real process_events: limits, budgets, stacking, schedule, evidence,
 consent, counters, versions and the explanations recorded for every listening rule."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from loyalty_social.extensions import db
 from loyalty_social.intake.models import ActivityEvent
@@ -138,7 +138,12 @@ def test_daily_ceiling_across_rules(rapp):
     assert (paid(first), paid(second)) == (20, 0)
     codes = {e["code"] for e in second["explanations"]}
     assert codes == {"ceiling"}
-    assert paid(send(rapp, "review.published", data=review("3"), at=T0 + timedelta(days=1))) == 20
+    # The ceiling counts by the day we received the activity: the next day it is open again.
+    next_day = datetime.now(UTC) + timedelta(days=1)
+    third = send(rapp, "review.published", data=review("3"), at=T0 + timedelta(days=1))
+    assert paid(third) == 0  # dated the next day, received today: still today's ceiling
+    later = send(rapp, "review.published", data=review("4"), at=T0, received=next_day)
+    assert paid(later) == 20
 
 
 def test_priority_and_exclusive_rules(rapp):
