@@ -1,7 +1,9 @@
 """Linking and unlinking a member's social accounts, and what the portal shows of them.
 
 A link records the ``social.linked`` event through intake (in the caller's transaction, once
-per member and provider); ``dispatch_after_commit`` hands it to the rules after the commit.
+per member and provider, and once per social identity ever, across all members: an identity
+moved to another member pays nothing there and is flagged for review);
+``dispatch_after_commit`` hands it to the rules after the commit.
 What linking earns is the rules' answer, asked by the page (``portal``), not by this module.
 """
 
@@ -19,14 +21,16 @@ from ..extensions import db
 from ..ids import new_id
 from ..intake.committer import dispatch
 from ..intake.service import list_events, record_internal_event
+from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
 from . import providers
-from .models import SocialAccount
+from .models import IdentityFlag, IdentityReward, SocialAccount
 from .service import (
     MATCHING,
     LastSignInMethod,
     LinkConflict,
     NotLinked,
+    flag,
     handle_key,
     insert_members,
     linked_account,
@@ -34,11 +38,16 @@ from .service import (
     social_only,
 )
 
+# The flag kind of an identity linked to a second member after its link paid for a first.
+REPEAT_LINK = "repeat_link"
+
 
 @dataclass(frozen=True)
 class LinkResult:
     account: SocialAccount
     event_id: str | None  # a new social.linked event to dispatch after commit
+    # The identity's link already earned its reward for another member: this one pays nothing.
+    rewarded_elsewhere: bool = False
 
 
 def _apply_profile(account: SocialAccount, profile: providers.Profile) -> None:
@@ -127,6 +136,10 @@ def link(
             f"This {config.label} account is already linked to another membership. "
             "Nothing was changed."
         ) from None
+    rewarded = _reward_owner(config.name, profile.subject, member_id, now)
+    if rewarded != member_id:
+        _flag_repeat(config.name, profile.subject, rewarded, member_id)
+        return LinkResult(account, None, rewarded_elsewhere=True)
     event_id = record_internal_event(
         "social.linked",
         member_id,
@@ -134,6 +147,40 @@ def link(
         webhook_id=f"linked:{member_id}:{config.name}",
     )
     return LinkResult(account, event_id)
+
+
+def _reward_owner(provider: str, subject: str, member_id: str, now) -> str:
+    """The member this identity's link rewards: the first ever to link it (this one, if no one
+    did before). Kept as a keyed hash, so it outlives the account row (docs/privacy.md)."""
+    key = crypto.identity_hash(provider, subject)
+    row = {"identity_hash": key, "member_id": member_id, "created_at": now}
+    connection = db.session.connection()
+    if insert_ignoring_duplicates(connection, IdentityReward.__table__, [row], ["identity_hash"]):
+        return member_id
+    return db.session.scalar(
+        db.select(IdentityReward.member_id).where(IdentityReward.identity_hash == key)
+    )
+
+
+def _flag_repeat(provider: str, subject: str, first: str, member_id: str) -> None:
+    """Flagged for review like a duplicate sign-up, once per member it moves to."""
+    members = sorted({first, member_id})
+    earlier = db.session.scalars(
+        db.select(IdentityFlag.member_ids).where(
+            IdentityFlag.provider == provider,
+            IdentityFlag.subject == subject,
+            IdentityFlag.kind == REPEAT_LINK,
+        )
+    ).all()
+    if members not in earlier:
+        flag(
+            provider,
+            subject,
+            REPEAT_LINK,
+            members,
+            "A social identity whose link already earned a reward for one membership was "
+            "linked to another; that link earned nothing.",
+        )
 
 
 def unlink(member_id: str, provider: str) -> None:

@@ -143,3 +143,17 @@ class IdentityFlag(db.Model):
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class IdentityReward(db.Model):
+    """A social identity whose link already earned its reward, for one member, ever.
+
+    Only a keyed hash of the identity (``crypto.identity_hash``: HMAC of provider and subject)
+    is kept, so the row outlives an unlink that forgets the account and still says nothing
+    about who it was to anyone without the server's key (docs/privacy.md)."""
+
+    __tablename__ = "identity_reward"
+
+    identity_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -18,9 +18,10 @@ from flask import current_app
 
 from ..consent.service import has_consent
 from ..extensions import db
+from ..ids import new_id
 from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
-from .models import Member, MemberSignIn, SocialAccount
+from .models import IdentityFlag, Member, MemberSignIn, SocialAccount
 
 MATCHING = "social_profile_matching"
 
@@ -178,3 +179,19 @@ def resolve(provider: str, subject_or_handle: str) -> dict | None:
         "tier": tier,
         "priority": "high" if tier in high else "normal",
     }
+
+
+def flag(provider: str, subject: str, kind: str, member_ids: list[str], detail: str) -> None:
+    """Record a possible duplicate account for the marketer's review (flushes)."""
+    db.session.add(
+        IdentityFlag(
+            id=new_id("flg"),
+            provider=provider,
+            subject=subject,
+            kind=kind,
+            member_ids=sorted(set(member_ids)),
+            detail=detail,
+            created_at=utcnow(),
+        )
+    )
+    db.session.flush()

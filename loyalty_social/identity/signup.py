@@ -15,28 +15,13 @@ from ..timeutil import utcnow
 from . import providers
 from .links import LinkResult, link
 from .models import IdentityFlag, SignupTicket
-from .service import DuplicateRefused, IdentityError, linked_account
+from .service import DuplicateRefused, IdentityError, flag, linked_account
 
 
 @dataclass(frozen=True)
 class SignIn:
     member_id: str | None  # set: a linked identity signs this member in
     ticket: SignupTicket | None  # set: an unlinked identity may sign up
-
-
-def _flag(provider: str, subject: str, kind: str, member_ids: list[str], detail: str) -> None:
-    db.session.add(
-        IdentityFlag(
-            id=new_id("flg"),
-            provider=provider,
-            subject=subject,
-            kind=kind,
-            member_ids=sorted(set(member_ids)),
-            detail=detail,
-            created_at=utcnow(),
-        )
-    )
-    db.session.flush()
 
 
 def sign_in(config: providers.ProviderConfig, profile: providers.Profile) -> SignIn:
@@ -53,7 +38,7 @@ def sign_in(config: providers.ProviderConfig, profile: providers.Profile) -> Sig
         )
     ).all()
     if earlier:
-        _flag(
+        flag(
             config.name,
             profile.subject,
             "repeat_signup",
@@ -91,7 +76,7 @@ def redeem_signup(member_id: str, ticket_id: str) -> LinkResult:
     if config is None:
         raise IdentityError("This provider is not available.")
     if ticket.claimed_by not in (None, member_id):
-        _flag(
+        flag(
             ticket.provider,
             ticket.subject,
             "repeat_signup",
@@ -101,7 +86,7 @@ def redeem_signup(member_id: str, ticket_id: str) -> LinkResult:
         raise DuplicateRefused("This sign-up was already completed for another membership.")
     owner = linked_account(ticket.provider, ticket.subject)
     if owner is not None and owner.member_id != member_id:
-        _flag(
+        flag(
             ticket.provider,
             ticket.subject,
             "signup_while_linked",
@@ -121,7 +106,7 @@ def redeem_signup(member_id: str, ticket_id: str) -> LinkResult:
         )
     ).all()
     if others:
-        _flag(
+        flag(
             ticket.provider,
             ticket.subject,
             "repeat_signup",

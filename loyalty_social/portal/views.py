@@ -206,7 +206,12 @@ def _finish_link(finished: flows.Finished):
         raise PortalError(str(error), 409) from None
     db.session.commit()
     links.dispatch_after_commit(result.event_id)
-    session["notice"] = f"Your {finished.config.label} account is linked."
+    session["notice"] = f"Your {finished.config.label} account is linked." + (
+        " It already earned its linking reward with another membership, so linking it here "
+        "earns nothing."
+        if result.rewarded_elsewhere
+        else ""
+    )
     return redirect(url_for("portal.connections"), 303)
 
 
