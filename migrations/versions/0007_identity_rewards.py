@@ -3,7 +3,7 @@ of each, and the member it paid), so linking one to another member pays nothing;
 the social.linked events and the accounts linked so far
 
 Revision ID: 0007_identity_rewards
-Revises: 0005_rule_sets
+Revises: 0006_source_public_keys
 Create Date: 2026-12-03 17:30:00
 
 """
@@ -16,7 +16,7 @@ from loyalty_social.crypto import identity_hash
 
 # revision identifiers, used by Alembic.
 revision = "0007_identity_rewards"
-down_revision = "0005_rule_sets"
+down_revision = "0006_source_public_keys"
 branch_labels = None
 depends_on = None
 

@@ -21,7 +21,7 @@ from .test_migration import empty_database, tables  # noqa: F401 - the fixture, 
 from .test_signin import flags
 
 # The revision before 0007_identity_rewards.
-PREVIOUS = "0005_rule_sets"
+PREVIOUS = "0006_source_public_keys"
 
 
 def sub() -> str:
