@@ -20,8 +20,8 @@ from .test_linking import linked_events, linked_rows, points
 from .test_migration import empty_database, tables  # noqa: F401 - the fixture, used below
 from .test_signin import flags
 
-# The revision before 0007_identity_rewards.
-PREVIOUS = "0006_source_public_keys"
+# The revision before 0008_identity_rewards.
+PREVIOUS = "0007_consent_policies"
 
 
 def sub() -> str:

@@ -2,8 +2,8 @@
 of each, and the member it paid), so linking one to another member pays nothing; filled from
 the social.linked events and the accounts linked so far
 
-Revision ID: 0007_identity_rewards
-Revises: 0006_source_public_keys
+Revision ID: 0008_identity_rewards
+Revises: 0007_consent_policies
 Create Date: 2026-12-03 17:30:00
 
 """
@@ -15,8 +15,8 @@ import loyalty_social.dbtypes
 from loyalty_social.crypto import identity_hash
 
 # revision identifiers, used by Alembic.
-revision = "0007_identity_rewards"
-down_revision = "0006_source_public_keys"
+revision = "0008_identity_rewards"
+down_revision = "0007_consent_policies"
 branch_labels = None
 depends_on = None
 
