@@ -93,7 +93,9 @@ def verify_member_assertion(token: str) -> MemberAssertion:
     _use_once(str(claims["iss"]), str(claims["jti"]), int(claims["exp"]))
     return MemberAssertion(
         member_id=claims["sub"],
-        social_only=bool(claims.get("social_only", False)),
+        # Fails closed: only an explicit "social_only": false says the member has another
+        # way in (a password at the loyalty portal); anything else keeps their last link.
+        social_only=claims.get("social_only") is not False,
         return_to=return_to,
         signup_ticket=claims.get("signup_ticket"),
     )

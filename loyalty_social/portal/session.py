@@ -1,31 +1,92 @@
-"""The member's portal session: a signed, HttpOnly, SameSite=Lax cookie (Secure in
-production), opened only by a verified member assertion, plus a per-session CSRF token."""
+"""The member's portal session: a row in the database (``PortalSession``), opened only by a
+verified member assertion, named by a random token in a signed, HttpOnly, SameSite=Lax cookie
+(Secure in production), plus a per-session CSRF token.
+
+The row, not the cookie, decides: "done", a new member assertion in the same browser and the
+end of PORTAL_SESSION_SECONDS end it at once, so a copied cookie dies with it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
-from flask import abort, current_app, request, session
+from flask import abort, current_app, g, request, session
 
-MEMBER = "member_id"
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import PortalSession
+
+SESSION_KEY = "sid"
 CSRF = "csrf"
 FLOW = "oauth_flow"
 
 
-def open_for(member_id: str, social_only: bool, return_to: str | None) -> None:
+def _key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_for(member_id: str, return_to: str | None) -> None:
     """A fresh session for this member: nothing of an earlier one survives (fixation)."""
+    end("replaced")
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PortalSession(
+            id=_key(token),
+            member_id=member_id,
+            opened_at=now,
+            expires_at=now + timedelta(seconds=current_app.config["PORTAL_SESSION_SECONDS"]),
+        )
+    )
+    # Rows of sessions long over go (indexed, a few at a time as members arrive).
+    db.session.execute(
+        db.delete(PortalSession).where(PortalSession.expires_at < now - timedelta(days=1))
+    )
+    db.session.commit()
     session.clear()
     session.permanent = True
-    session[MEMBER] = member_id
-    session["social_only"] = social_only
+    session[SESSION_KEY] = token
     if return_to:
         session["return_to"] = return_to
     session[CSRF] = secrets.token_urlsafe(32)
 
 
+def current() -> PortalSession | None:
+    """This browser's live session row (not ended, not expired), once per request."""
+    if "portal_session" not in g:
+        token = session.get(SESSION_KEY)
+        row = db.session.get(PortalSession, _key(token)) if token else None
+        if row is not None and (row.ended_at is not None or row.expires_at <= utcnow()):
+            row = None
+        g.portal_session = row
+    return g.portal_session
+
+
 def member_id() -> str | None:
-    return session.get(MEMBER)
+    row = current()
+    return row.member_id if row is not None else None
+
+
+def opened_within(seconds: float) -> bool:
+    """Was this session opened by a member assertion at most ``seconds`` ago?"""
+    row = current()
+    return row is not None and utcnow() - row.opened_at <= timedelta(seconds=seconds)
+
+
+def end(reason: str) -> None:
+    """End this browser's session for good (every copy of its cookie) and forget the cookie."""
+    token = session.get(SESSION_KEY)
+    if token:
+        row = db.session.get(PortalSession, _key(token))
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+            row.ended_reason = reason
+            db.session.commit()
+    g.pop("portal_session", None)
+    session.clear()
 
 
 def csrf_token() -> str:

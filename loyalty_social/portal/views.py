@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 
 from ..consent import policies as consent_policies
@@ -67,7 +77,7 @@ def _member() -> str:
 def start():
     """The loyalty portal's hand-off: a verified member assertion opens a session."""
     token = request.values.get("assertion", "")
-    session.clear()
+    portal_session.end("replaced")
     if not token:
         raise PortalError("The sign-in link is missing.")
     try:
@@ -86,7 +96,7 @@ def start():
             notice = str(error)
     db.session.commit()
     links.dispatch_after_commit(event_id)
-    portal_session.open_for(claims.member_id, claims.social_only, claims.return_to)
+    portal_session.open_for(claims.member_id, claims.return_to)
     if notice:
         session["notice"] = notice
     return redirect(url_for("portal.connections"), 303)
@@ -118,6 +128,12 @@ def _connections(member_id: str) -> list[dict]:
 def link(provider):
     member = _member()
     portal_session.check_csrf()
+    if not portal_session.opened_within(current_app.config["PORTAL_LINK_REAUTH_SECONDS"]):
+        raise PortalError(
+            "To link an account, please come back from the loyalty portal first: linking "
+            "needs a recent sign-in.",
+            403,
+        )
     return _start_flow(provider, "link", member)
 
 
@@ -246,7 +262,7 @@ def _finish_signin(finished: flows.Finished):
 def done():
     """Back to the loyalty portal, at the allow-listed address the assertion named."""
     return_to = session.get("return_to")
-    session.clear()
+    portal_session.end("done")
     if not return_to or not assertions.is_allowed_return_url(return_to):
         return render_template("portal/done.html")
     return redirect(return_to, 303)
