@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import crypto
+from .. import crypto, outbound
 from ..consent.service import has_consent
 from ..extensions import db
 from ..ids import new_id
 from ..intake.committer import dispatch
 from ..intake.service import list_events, record_internal_event
 from ..sql import insert_ignoring_duplicates
-from ..timeutil import utcnow
+from ..timeutil import isoformat, utcnow
 from . import providers
 from .models import IdentityFlag, IdentityReward, SocialAccount
 from .service import (
@@ -136,6 +136,11 @@ def link(
             f"This {config.label} account is already linked to another membership. "
             "Nothing was changed."
         ) from None
+    if current is None:  # a new link, not a reconnect: tell subscribers (no handle, no subject)
+        outbound.publish(
+            "social.linked",
+            {"member_id": member_id, "provider": config.name, "linked_at": isoformat(now)},
+        )
     rewarded = _reward_owner(config.name, profile.subject, member_id, now)
     if rewarded != member_id:
         _flag_repeat(config.name, profile.subject, rewarded, member_id)
@@ -196,10 +201,11 @@ def unlink(member_id: str, provider: str) -> None:
             "This is the only way you sign in: link another account, or set a password "
             "in the loyalty portal, before unlinking it."
         )
-    if has_consent(member_id, MATCHING) is None:
+    now = utcnow()
+    kept = has_consent(member_id, MATCHING) is not None
+    if not kept:
         db.session.delete(account)
     else:
-        now = utcnow()
         account.status = "unlinked"
         account.unlinked_at = now
         account.updated_at = now
@@ -207,6 +213,15 @@ def unlink(member_id: str, provider: str) -> None:
         account.token_expires_at = account.token_scope = None
         account.email = None  # history is who, not how to reach them
     db.session.flush()
+    outbound.publish(
+        "social.unlinked",
+        {
+            "member_id": member_id,
+            "provider": provider,
+            "unlinked_at": isoformat(now),
+            "kept_as_history": kept,
+        },
+    )
 
 
 def dispatch_after_commit(event_id: str | None) -> None:
