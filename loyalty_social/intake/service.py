@@ -15,12 +15,14 @@ from sqlalchemy import bindparam, func, or_, text, update
 from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
-from ..sql import newest_first_page, rows_json, run_write
+from ..queue import enqueue, oldest_live_job
+from ..sql import insert_ignoring_duplicates, newest_first_page, rows_json, run_write
 from ..storable import MESSAGE as STORABLE_MESSAGE
 from ..storable import is_storable, unstorable_fields
 from ..timeutil import utcnow
 from .catalogue import EVIDENCE_LEVELS, evidence_rank, known_types, lookup
-from .models import ActivityEvent
+from .committer import dispatch
+from .models import ActivityEvent, Source
 from .schemas import EnvelopeSchema
 from .sources import SourceView
 
@@ -129,8 +131,6 @@ def get_event(event_id: str) -> ActivityEvent | None:
 
 def replay_event(event_id: str) -> ActivityEvent:
     """Process an event again. Awards are unique per (rule, event): nothing pays twice."""
-    from ..queue import enqueue
-
     event = db.session.get(ActivityEvent, event_id)
     if event is None:
         raise Problem("not-found", f"No event {event_id!r}.")
@@ -270,9 +270,6 @@ def sweep(older_than_seconds: float, batch_size: int, progress=None) -> int:
     be in any of them, since RQ serves a queue in order. So after an outage of the workers
     under load, the long queue is left alone and each pending event sits in one job.
     """
-    from ..queue import oldest_live_job
-    from .committer import dispatch
-
     # One cutoff for the whole sweep: what it enqueues itself is newer, so never seen twice.
     horizon = utcnow()
     oldest = oldest_live_job(current_app._get_current_object(), "events")
@@ -338,9 +335,6 @@ def record_internal_event(
     disabled and without secrets, so nobody can post webhooks in its name. The caller
     dispatches the id after its commit (``committer.dispatch``); the sweeper covers a failure.
     """
-    from ..sql import insert_ignoring_duplicates
-    from .models import Source
-
     event_type = lookup(type, 1)
     if event_type is None:
         raise ValueError(f"{type!r} is not in the catalogue")

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..access.auth import SECURITY, require_scope
+from ..extensions import db
 from ..rules.api import actor
 from ..rules.explanations import member_explanation
 from ..rules.held import approve_held, reject_held
@@ -142,8 +143,6 @@ class AwardReverse(MethodView):
     def post(self, body, award_id):
         """Claw back a granted award, with a reason (admin)."""
         award = awards.admin_reverse(award_id, body["reason"], actor())
-        from ..extensions import db
-
         db.session.commit()
         return award
 

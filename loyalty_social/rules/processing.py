@@ -26,6 +26,7 @@ import logging
 
 from flask import current_app
 
+from ..consent.service import current_grants
 from ..extensions import db
 from ..identity import service as identity
 from ..ids import new_id
@@ -167,8 +168,6 @@ class ProcessingEnv(Env):
 
     @staticmethod
     def _consent_refs(member_ids: list[str]) -> dict[str, str | None]:
-        from ..consent.service import current_grants
-
         granted = current_grants(member_ids, TARGETED)
         return {m: consent_ref(granted[m], m) if m in granted else None for m in member_ids}
 
