@@ -50,6 +50,7 @@ REGISTRY: dict[str, ProblemType] = _types(
     ProblemType(
         "rule-reference-missing", 409, "The rule names a campaign or offer that does not exist"
     ),
+    ProblemType("consent-required", 409, "The member has not consented to this use"),
     ProblemType("award-not-held", 409, "Only held awards can be approved or rejected"),
     ProblemType("award-not-granted", 409, "Only granted awards can be reversed"),
     ProblemType("offer-not-redeemable", 409, "The offer grant was redeemed or has expired"),

@@ -54,7 +54,8 @@ def _held(award_id: str) -> Award:
     identity.lock_members([award.member_id])  # balances and counters: the member's lock
     db.session.refresh(award, with_for_update=True)
     if award.status != "held":
-        raise Problem("award-not-held", f"Award {award_id!r} is {award.status}, not held.")
+        why = f" ({award.reason})" if award.reason else ""
+        raise Problem("award-not-held", f"Award {award_id!r} is {award.status}, not held{why}.")
     return award
 
 

@@ -1,12 +1,19 @@
 """Held awards: a marketer approves one, or rejects it and gets back the limits and budget it
-consumed."""
+consumed. A targeted award pays only with the member's consent to targeted rewards at the
+moment it is paid: approval checks it again, and a withdrawal rejects the member's held ones."""
 
 from __future__ import annotations
 
+from ..consent.service import has_consent
+from ..errors import Problem
 from ..extensions import db
 from ..rewards import awards
+from ..rewards.models import Award
 from .budgets import Budgets, release_budget
 from .limits import CounterStore
+
+TARGETED = "targeted_rewards"
+WITHDRAWN = "The member withdrew consent to targeted rewards; this targeted award pays nothing."
 
 
 def release_award(award, store, budgets: Budgets | None = None) -> None:
@@ -41,6 +48,35 @@ def reject_held(award_id: str, actor: str | None, reason: str):
 
 
 def approve_held(award_id: str, actor: str | None):
+    """Pay a held award; a targeted one only while the member consents (checked under the
+    member's lock, after the payment is written and before it commits)."""
     award = awards.approve(award_id, actor)
+    if award.consent_ref and has_consent(award.member_id, TARGETED) is None:
+        db.session.rollback()
+        raise Problem(
+            "consent-required",
+            f"Award {award_id!r} is a targeted reward and the member does not consent to "
+            "targeted rewards now: it was not paid and stays held (reject it, or approve it "
+            "once the member consents again).",
+        )
     db.session.commit()
     return award
+
+
+def reject_unconsented(member_id: str) -> list[str]:
+    """Withdrawal reaches the approval queue: the member's held targeted awards are rejected,
+    their limits and budget given back (unless the member consents again meanwhile). Commits."""
+    if has_consent(member_id, TARGETED) is not None:
+        return []
+    held = db.session.scalars(
+        db.select(Award.id).where(
+            Award.member_id == member_id, Award.status == "held", Award.consent_ref.is_not(None)
+        )
+    ).all()
+    store = CounterStore()
+    for award_id in held:
+        award = awards.reject(award_id, "consent", WITHDRAWN)
+        release_award(award, store)
+    store.flush()
+    db.session.commit()
+    return list(held)
