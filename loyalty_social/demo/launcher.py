@@ -19,7 +19,7 @@ def start_provider() -> str | None:
     if importlib.util.find_spec("oidc_provider_mock") is None:
         return None
     process = subprocess.Popen(  # noqa: S603 - our own module, this interpreter
-        [sys.executable, "-W", "ignore::DeprecationWarning", "-m", PROVIDER, "--exit-with-parent"],
+        [sys.executable, "-m", PROVIDER, "--exit-with-parent"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -24,13 +24,18 @@ import secrets
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import flask
 import jinja2
 import werkzeug.serving
-from oidc_provider_mock import User, init_app
+
+# oidc-provider-mock imports authlib modules that announce their own deprecation on every
+# start; a newcomer's terminal has no use for them.
+with warnings.catch_warnings(record=True):
+    from oidc_provider_mock import User, init_app
 
 HOST = "127.0.0.1"  # loopback only: the demo provider signs anyone in
 # One-click person on the provider's page; any other name can be typed in.
