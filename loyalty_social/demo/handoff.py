@@ -30,6 +30,8 @@ def portal_link(base_url: str, member_id: str) -> str:
         "iat": now,
         "exp": now + config["PORTAL_ASSERTION_MAX_AGE_SECONDS"],
         "jti": new_id("jti"),
+        # The demo member also signs in with a password, so a linked account can be unlinked.
+        "social_only": False,
     }
     token = jwt.encode(
         {"alg": "HS256", "typ": "JWT"}, claims, OctKey.import_key(config["PORTAL_SHARED_SECRET"])
