@@ -10,7 +10,6 @@ from flask_smorest import Blueprint
 from ..access.auth import SECURITY, require_scope
 from ..errors import Problem
 from ..extensions import db
-from ..rules.held import TARGETED, reject_unconsented
 from . import policies, service
 from .schemas import ConsentListSchema, ConsentSchema, ConsentUpdateSchema
 
@@ -67,6 +66,4 @@ class Consent(MethodView):
                 "validation-failed", str(error), errors={"policy_version": [str(error)]}
             ) from None
         db.session.commit()
-        if purpose == TARGETED and not body["granted"]:
-            reject_unconsented(member_id)
         return next(c for c in service.consents(member_id) if c["purpose"] == purpose)

@@ -26,6 +26,7 @@ from ..sql import insert_ignoring_duplicates, insert_rows, run_insert
 from ..timeutil import isoformat, utcnow
 from . import policies
 from .models import ConsentEvent, ConsentRecord
+from .service import withdrawn
 
 FORMATS = ("csv", "jsonl")
 CHUNK = 1000
@@ -241,7 +242,14 @@ def _advance(events: list[dict], connection) -> int:
         run_insert(connection, insert_rows(connection, table, list(inserts[0])), inserts)
     if updates:
         connection.execute(_UPDATE, updates)
-    for state in inserts + [{k[4:]: v for k, v in u.items()} for u in updates]:
+    moved = inserts + [{k[4:]: v for k, v in u.items()} for u in updates]
+    by_purpose: dict[str, list[str]] = {}
+    for state in moved:
+        if not state["granted"]:
+            by_purpose.setdefault(state["purpose"], []).append(state["member_id"])
+    for purpose, member_ids in by_purpose.items():
+        withdrawn(purpose, member_ids)
+    for state in moved:
         publish(
             "consent.changed",
             {

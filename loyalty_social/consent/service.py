@@ -12,6 +12,10 @@ how, by whom, when) and keep ``ConsentRecord`` equal to the member's latest even
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import Flask, current_app
+
 from ..extensions import db
 from ..ids import new_id
 from ..outbound import publish
@@ -21,7 +25,22 @@ from .models import ConsentEvent, ConsentRecord
 from .policies import ConsentError
 
 SOURCES = ("portal", "backend", "import")
+_REACH = "loyalty_social.consent.on_withdrawal"
 __all__ = ["SOURCES", "ConsentError", "current_grants", "has_consent", "set_consent"]
+
+
+def on_withdrawal(app: Flask, purpose: str, handler: Callable[[list[str]], object]) -> None:
+    """Register what a withdrawal of ``purpose`` must also undo elsewhere (held targeted
+    awards, unlinked history); ``handler(member_ids)`` runs in the withdrawal's transaction,
+    so both commit or neither does. Features register at app start: consent imports none."""
+    app.extensions.setdefault(_REACH, {}).setdefault(purpose, []).append(handler)
+
+
+def withdrawn(purpose: str, member_ids: list[str]) -> None:
+    """Run the registered handlers for members whose ``purpose`` consent was just withdrawn."""
+    if member_ids:
+        for handler in current_app.extensions.get(_REACH, {}).get(purpose, []):
+            handler(member_ids)
 
 
 def _check_source(source: str) -> None:
@@ -98,6 +117,8 @@ def set_consent(
     record.event_id = event.id
     db.session.flush()
     publish("consent.changed", changed_payload(event))
+    if not granted:
+        withdrawn(purpose, [member_id])
     return record
 
 

@@ -253,3 +253,16 @@ def connections(member_id: str) -> list[dict]:
 
 def can_unlink(member_id: str) -> bool:
     return len(linked_accounts(member_id)) > 1 or not social_only(member_id)
+
+
+def forget_unlinked(member_ids: list[str]) -> int:
+    """Consent to profile matching withdrawn: the unlinked accounts kept as history go (the
+    keyed hash in ``identity_reward`` still stops a link paying twice). Runs in the
+    withdrawal's transaction."""
+    result = db.session.execute(
+        db.delete(SocialAccount).where(
+            SocialAccount.member_id.in_(sorted(set(member_ids))),
+            SocialAccount.status == "unlinked",
+        )
+    )
+    return result.rowcount

@@ -8,7 +8,6 @@ from flask import abort, redirect, render_template, request, session, url_for
 from ..consent import policies as consent_policies
 from ..consent import service as consent
 from ..extensions import db
-from ..rules.held import TARGETED, reject_unconsented
 from . import session as portal_session
 from .views import PortalError, portal
 
@@ -69,8 +68,6 @@ def change_privacy(purpose):
     except consent.ConsentError as error:
         raise PortalError(str(error), 400) from None
     db.session.commit()
-    if purpose == TARGETED and not granted:
-        reject_unconsented(member)
     label = next(p.label for p in consent_policies.purposes().values() if p.name == purpose)
     session["notice"] = f"{label}: {'consent given' if granted else 'consent withdrawn'}."
     return redirect(url_for("portal.privacy"), 303)

@@ -23,7 +23,6 @@ from ..extensions import db
 from ..identity import assertions, flows, links, providers, signup
 from ..identity import service as identity
 from ..rewards import service as rewards
-from ..rules import held
 from ..rules import service as rules
 from . import session as portal_session
 
@@ -168,8 +167,6 @@ def set_consent(purpose):
     except consent.ConsentError as error:
         raise PortalError(str(error), 400) from None
     db.session.commit()
-    if purpose == held.TARGETED and not granted:
-        held.reject_unconsented(member)
     return redirect(url_for("portal.connections"), 303)
 
 

@@ -2,8 +2,12 @@
 
 
 def init_app(app) -> None:
+    from ..consent.service import on_withdrawal
     from ..extensions import api
     from .api import backtests_api, campaigns_api, previews_api, rules_api
+    from .held import TARGETED, reject_unconsented
+
+    on_withdrawal(app, TARGETED, reject_unconsented)
 
     api.register_blueprint(rules_api)
     api.register_blueprint(campaigns_api)

@@ -63,20 +63,21 @@ def approve_held(award_id: str, actor: str | None):
     return award
 
 
-def reject_unconsented(member_id: str) -> list[str]:
-    """Withdrawal reaches the approval queue: the member's held targeted awards are rejected,
-    their limits and budget given back (unless the member consents again meanwhile). Commits."""
-    if has_consent(member_id, TARGETED) is not None:
-        return []
+def reject_unconsented(member_ids: list[str]) -> list[str]:
+    """Withdrawal reaches the approval queue: these members' held targeted awards are
+    rejected, their limits and budget given back. Runs in the withdrawal's transaction."""
     held = db.session.scalars(
         db.select(Award.id).where(
-            Award.member_id == member_id, Award.status == "held", Award.consent_ref.is_not(None)
+            Award.member_id.in_(sorted(set(member_ids))),
+            Award.status == "held",
+            Award.consent_ref.is_not(None),
         )
     ).all()
+    if not held:
+        return []
     store = CounterStore()
     for award_id in held:
         award = awards.reject(award_id, "consent", WITHDRAWN)
         release_award(award, store)
     store.flush()
-    db.session.commit()
     return list(held)

@@ -113,3 +113,31 @@ def test_consent_api_validates(id_app):
         == 422
     )
     assert client.get("/api/v1/members/M/consents").status_code == 401
+
+
+def test_withdrawing_profile_matching_forgets_the_unlinked_history(id_app, oidc_provider):
+    from .test_linking import linked_rows
+
+    subject = f"forget-{uuid.uuid4().hex[:8]}"
+    member = Browser(id_app, oidc_provider)
+    member.arrive("M-forget")
+    member.client.post(
+        "/portal/privacy/social_profile_matching",
+        data={"csrf_token": member.csrf("/portal/privacy"), "granted": "1"},
+    )
+    member.link(subject)
+    member.unlink()
+    assert linked_rows(id_app, "M-forget") == [("mock", subject, "unlinked", None)]
+    member.client.post(
+        "/portal/privacy/social_profile_matching",
+        data={"csrf_token": member.csrf("/portal/privacy"), "granted": "0"},
+    )
+    assert linked_rows(id_app, "M-forget") == []
+    with id_app.app_context():  # what the farming check needs stays: a keyed hash, no subject
+        kept = db.session.execute(
+            db.text("SELECT count(*) FROM identity_reward WHERE member_id = 'M-forget'")
+        ).scalar()
+    assert kept == 1
+    # The member can link it again; nothing of the forgotten row is needed for that.
+    member.link(subject)
+    assert linked_rows(id_app, "M-forget") == [("mock", subject, "linked", None)]
