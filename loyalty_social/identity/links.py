@@ -20,7 +20,8 @@ from ..consent.service import has_consent
 from ..extensions import db
 from ..ids import new_id
 from ..intake.committer import dispatch
-from ..intake.service import list_events, record_internal_event
+from ..intake.internal import record_internal_event, redact_internal_event
+from ..intake.service import list_events
 from ..sql import insert_ignoring_duplicates
 from ..timeutil import isoformat, utcnow
 from . import providers
@@ -149,9 +150,14 @@ def link(
         "social.linked",
         member_id,
         {"provider": config.name, "subject": profile.subject},
-        webhook_id=f"linked:{member_id}:{config.name}",
+        webhook_id=_linked_webhook_id(member_id, config.name),
     )
     return LinkResult(account, event_id)
+
+
+def _linked_webhook_id(member_id: str, provider: str) -> str:
+    """social.linked happens once per member and provider: its id says so."""
+    return f"linked:{member_id}:{provider}"
 
 
 def _reward_owner(provider: str, subject: str, member_id: str, now) -> str:
@@ -204,6 +210,14 @@ def unlink(member_id: str, provider: str) -> None:
     now = utcnow()
     kept = has_consent(member_id, MATCHING) is not None
     if not kept:
+        # Forgotten: the account row goes, and the social.linked event that paid for it keeps
+        # only the keyed hash of the identity (docs/privacy.md).
+        redact_internal_event(
+            _linked_webhook_id(member_id, provider),
+            "subject",
+            account.subject,
+            "hmac:" + crypto.identity_hash(provider, account.subject),
+        )
         db.session.delete(account)
     else:
         account.status = "unlinked"

@@ -12,6 +12,7 @@ from flask_migrate import downgrade, upgrade
 from loyalty_social import create_app
 from loyalty_social.crypto import identity_hash
 from loyalty_social.extensions import db
+from loyalty_social.intake.models import ActivityEvent
 
 from ..conftest import make_config
 from ..helpers import seed
@@ -44,6 +45,14 @@ def test_an_identity_moved_to_another_member_pays_nothing_and_is_flagged(id_app,
     assert points(id_app, "M-farm-a") == 100
     assert alice.unlink().status_code == 303  # no consent to keep history: the row goes
     assert linked_rows(id_app, "M-farm-a") == []
+    # The event that paid keeps only the keyed hash of the identity.
+    with id_app.app_context():
+        [data] = db.session.scalars(
+            sa.select(ActivityEvent.data).where(
+                ActivityEvent.type == "social.linked", ActivityEvent.member_id == "M-farm-a"
+            )
+        ).all()
+        assert data == {"provider": "mock", "subject": "hmac:" + identity_hash("mock", subject)}
 
     bob = Browser(id_app, oidc_provider)
     bob.arrive("M-farm-b")
