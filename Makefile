@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format install
+.PHONY: run test lint format install vendor-redoc
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,15 @@ test: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## Re-vendor the API docs UI (/api/docs) from the npm registry into the package's static files,
+## so the docs page loads nothing from another host. Bump REDOC_VERSION and run; commit the result.
+REDOC_VERSION ?= 2.5.4
+REDOC_DIR := loyalty_social/static/vendor/redoc
+vendor-redoc:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent redoc@$(REDOC_VERSION) >/dev/null) \
+	&& tar -xzf $$tmp/redoc-$(REDOC_VERSION).tgz -C $$tmp \
+	&& cp $$tmp/package/bundles/redoc.standalone.js $$tmp/package/LICENSE \
+		$$tmp/package/bundles/redoc.standalone.js.LICENSE.txt $(REDOC_DIR)/ \
+	&& rm -rf $$tmp
+	sed -i 's/^Version: .*/Version: $(REDOC_VERSION)/' $(REDOC_DIR)/README.md

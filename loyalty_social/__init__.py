@@ -46,7 +46,8 @@ def _configure_flask(app: Flask) -> None:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_REDOC_PATH="docs",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        # vendored (make vendor-redoc): the docs page loads nothing from another host
+        OPENAPI_REDOC_URL="/static/vendor/redoc/redoc.standalone.js",
     )
 
 

@@ -2,11 +2,14 @@
 
 import http
 
+import flask
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .openapi import Plugin
 
 # Named constraints so Alembic can alter them on PostgreSQL and SQLite alike.
 NAMING_CONVENTION = {
@@ -22,8 +25,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+DOCS_POLICY = (
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'"
+)
+
+
 class ProblemApi(Api):
-    """flask-smorest, documenting every error as RFC 9457 application/problem+json."""
+    """flask-smorest, documenting every error as RFC 9457 application/problem+json, and
+    with the additions of ``openapi.Plugin`` (unions as ``$ref``s, rules across fields)."""
+
+    def _init_spec(self, **kwargs):
+        super()._init_spec(**{**kwargs, "marshmallow_plugin": Plugin()})
+
+    def _openapi_redoc(self):
+        """The docs page, told to load nothing from another host: Redoc's bundle is served by
+        the app, and the page refuses the rest (Redoc shows its logo from its CDN)."""
+        response = flask.make_response(super()._openapi_redoc())
+        response.headers["Content-Security-Policy"] = DOCS_POLICY
+        return response
 
     def _register_responses(self):
         from flask_smorest.spec import prepare_response

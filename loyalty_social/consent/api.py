@@ -46,7 +46,9 @@ class Consents(MethodView):
 class Consent(MethodView):
     @consents_api.doc(security=SECURITY)
     @require_scope("backend")  # outermost: no credentials is 401 before the body is read
-    @consents_api.arguments(ConsentUpdateSchema)
+    @consents_api.arguments(
+        ConsentUpdateSchema, example={"granted": True, "source": "backend", "actor": "crm-sync"}
+    )
     @consents_api.response(200, ConsentSchema)
     def put(self, body, member_id, purpose):
         """Grant or withdraw one purpose; takes effect on the next request anywhere."""

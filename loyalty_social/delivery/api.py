@@ -17,6 +17,12 @@ from .schemas import (
     SubscriptionSchema,
 )
 
+SUBSCRIPTION_EXAMPLE = {
+    "url": "https://crm.example.com/hooks/loyalty",
+    "event_types": ["award.created", "award.reversed"],
+    "description": "CRM timeline",
+}
+
 deliveries_api = Blueprint(
     "deliveries",
     __name__,
@@ -85,7 +91,7 @@ class Subscriptions(MethodView):
 
     @require_scope("operator")
     @subscriptions_api.doc(security=SECURITY)
-    @subscriptions_api.arguments(SubscriptionCreateSchema)
+    @subscriptions_api.arguments(SubscriptionCreateSchema, example=SUBSCRIPTION_EXAMPLE)
     @subscriptions_api.response(201, SubscriptionCreatedSchema)
     def post(self, body):
         """Register an endpoint for event types; the answer holds its signing secret, once."""

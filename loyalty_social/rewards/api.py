@@ -29,6 +29,17 @@ from .schemas import (
     ReasonSchema,
 )
 
+OFFER_EXAMPLE = {
+    "name": "Early access: winter boots",
+    "product": "SKU-BOOT-24",
+    "description": "Members who reviewed last season's boots shop the new ones a week early",
+    "starts_at": "2026-12-01T00:00:00Z",
+    "ends_at": "2026-12-08T00:00:00Z",
+    "inventory": 500,
+    "uses_codes": True,
+    "grant_ttl_seconds": 604800,
+}
+
 members_api = Blueprint(
     "members", __name__, url_prefix="/api/v1/members", description="Members' points"
 )
@@ -127,7 +138,7 @@ class AwardApprove(MethodView):
 class AwardReject(MethodView):
     @require_scope("marketer")
     @awards_api.doc(security=SECURITY)
-    @awards_api.arguments(ReasonSchema)
+    @awards_api.arguments(ReasonSchema, example={"reason": "duplicate review, see ticket 4411"})
     @awards_api.response(200, AwardSchema)
     def post(self, body, award_id):
         """Refuse a held award; the limits and budget it held are given back."""
@@ -138,7 +149,7 @@ class AwardReject(MethodView):
 class AwardReverse(MethodView):
     @require_scope("admin")
     @awards_api.doc(security=SECURITY)
-    @awards_api.arguments(ReasonSchema)
+    @awards_api.arguments(ReasonSchema, example={"reason": "duplicate review, see ticket 4411"})
     @awards_api.response(200, AwardSchema)
     def post(self, body, award_id):
         """Claw back a granted award, with a reason (admin)."""
@@ -157,7 +168,7 @@ class Offers(MethodView):
 
     @require_scope("marketer")
     @offers_api.doc(security=SECURITY)
-    @offers_api.arguments(OfferCreateSchema)
+    @offers_api.arguments(OfferCreateSchema, example=OFFER_EXAMPLE)
     @offers_api.response(201, OfferSchema)
     def post(self, body):
         """An early-access offer; rules grant it with a reward {"kind": "offer"}."""
@@ -177,7 +188,7 @@ class OfferItem(MethodView):
 class OfferStatus(MethodView):
     @require_scope("marketer")
     @offers_api.doc(security=SECURITY)
-    @offers_api.arguments(OfferStatusSchema)
+    @offers_api.arguments(OfferStatusSchema, example={"status": "active"})
     @offers_api.response(200, OfferSchema)
     def post(self, body, offer_id):
         """Archive (stop granting) or re-activate an offer."""
@@ -188,7 +199,7 @@ class OfferStatus(MethodView):
 class OfferCodes(MethodView):
     @require_scope("marketer")
     @offers_api.doc(security=SECURITY)
-    @offers_api.arguments(CodesSchema)
+    @offers_api.arguments(CodesSchema, example={"codes": ["EARLY-7K2Q", "EARLY-9X4M"]})
     @offers_api.response(200, CodesImportedSchema)
     def post(self, body, offer_id):
         """Import codes into the offer's pool (duplicates ignored); one code per grant."""

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from ..access.auth import SECURITY, require_scope
 from ..errors import Problem
 from ..queue import enqueue
-from . import backtest, documents, explanations, preview, service
+from . import backtest, documents, examples, explanations, preview, service
 from .schemas import (
     BacktestRequestSchema,
     BacktestSchema,
@@ -76,7 +76,7 @@ class Rules(MethodView):
 
     @require_scope("marketer")
     @rules_api.doc(security=SECURITY)
-    @rules_api.arguments(RuleCreateSchema)
+    @rules_api.arguments(RuleCreateSchema, example=examples.RULE_CREATE)
     @rules_api.response(201, RuleOutSchema)
     def post(self, body):
         """Create a rule (a draft unless status "active"); errors point at the clause."""
@@ -94,7 +94,7 @@ class RuleItem(MethodView):
 
     @require_scope("marketer")
     @rules_api.doc(security=SECURITY)
-    @rules_api.arguments(RuleUpdateSchema)
+    @rules_api.arguments(RuleUpdateSchema, example=examples.RULE_UPDATE)
     @rules_api.response(200, RuleOutSchema)
     def put(self, body, rule_id):
         """Replace the definition: a new version; awards keep the version that paid them."""
@@ -106,7 +106,7 @@ class RuleItem(MethodView):
 class RuleStatus(MethodView):
     @require_scope("marketer")
     @rules_api.doc(security=SECURITY)
-    @rules_api.arguments(StatusChangeSchema)
+    @rules_api.arguments(StatusChangeSchema, example=examples.STATUS_CHANGE)
     @rules_api.response(200, RuleOutSchema)
     def post(self, body, rule_id):
         """draft -> active -> paused <-> active -> archived."""
@@ -140,7 +140,7 @@ class RuleExplanations(MethodView):
 class RulePreview(MethodView):
     @require_scope("marketer")
     @previews_api.doc(security=SECURITY)
-    @previews_api.arguments(PreviewSchema)
+    @previews_api.arguments(PreviewSchema, example=examples.PREVIEW)
     @previews_api.response(200, PreviewResultSchema)
     def post(self, body):
         """Evaluate a draft rule against a sample event and member; every clause's result.
@@ -152,7 +152,7 @@ class RulePreview(MethodView):
 class SavedRulePreview(MethodView):
     @require_scope("marketer")
     @rules_api.doc(security=SECURITY)
-    @rules_api.arguments(SavedPreviewSchema)
+    @rules_api.arguments(SavedPreviewSchema, example=examples.SAMPLE)
     @rules_api.response(200, PreviewResultSchema)
     def post(self, body, rule_id):
         """Evaluate a saved rule against a sample event and member, as preview does."""
@@ -163,7 +163,7 @@ class SavedRulePreview(MethodView):
 class RuleBacktests(MethodView):
     @require_scope("marketer")
     @rules_api.doc(security=SECURITY)
-    @rules_api.arguments(BacktestRequestSchema)
+    @rules_api.arguments(BacktestRequestSchema, example=examples.BACKTEST)
     @rules_api.response(202, BacktestSchema)
     def post(self, body, rule_id):
         """Run the rule (or a changed definition) over past events as a job; poll the result."""
@@ -200,7 +200,7 @@ class Campaigns(MethodView):
 
     @require_scope("marketer")
     @campaigns_api.doc(security=SECURITY)
-    @campaigns_api.arguments(CampaignSchema)
+    @campaigns_api.arguments(CampaignSchema, example=examples.CAMPAIGN)
     @campaigns_api.response(201, CampaignOutSchema)
     def post(self, body):
         """A budget shared by the rules that name it."""

@@ -11,7 +11,6 @@ from zoneinfo import available_timezones
 
 from marshmallow import (
     EXCLUDE,
-    RAISE,
     Schema,
     ValidationError,
     fields,
@@ -23,13 +22,7 @@ from ..intake.catalogue import EVIDENCE_LEVELS, known_types
 from . import conditions
 from .conditions import MAX_ROLLING_DAYS, _validate_field
 from .fields import StrictBoolean, WholeNumber
-from .jsonschema import (
-    condition_schema,
-    data_field_names,
-    data_field_pattern,
-    period_limit_schema,
-    reward_schema,
-)
+from .grammar import Strict, condition, data_field_names, data_field_pattern, reward
 from .payouts import validate_rewards
 
 STATUSES = ("draft", "active", "paused", "archived")
@@ -50,12 +43,25 @@ def data_fields() -> set[str]:
     return set(data_field_names())
 
 
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 class PeriodLimitSchema(Strict):
+    class Meta(Strict.Meta):
+        json_schema = {  # what _check says, for the document
+            "allOf": [
+                {"anyOf": [{"required": ["count"]}, {"required": ["points"]}]},
+                {
+                    "anyOf": [
+                        {"properties": {"period": {"const": "rolling"}}, "required": ["days"]},
+                        {
+                            "properties": {
+                                "period": {"not": {"const": "rolling"}},
+                                "days": {"not": {}},
+                            }
+                        },
+                    ]
+                },
+            ]
+        }
+
     period = fields.String(required=True, validate=validate.OneOf(PERIODS))
     days = WholeNumber(validate=validate.Range(1, MAX_ROLLING_DAYS))
     count = WholeNumber(validate=validate.Range(1, 1_000_000))
@@ -73,26 +79,13 @@ class PeriodLimitSchema(Strict):
 
 class LimitsSchema(Strict):
     per_member = fields.List(
-        fields.Dict(metadata=period_limit_schema()),
-        validate=validate.Length(max=10),
-        load_default=list,
+        fields.Nested(PeriodLimitSchema), validate=validate.Length(max=10), load_default=list
     )
     once_per = fields.String(
         allow_none=True,
         validate=validate.Regexp(rf"^(object|{data_field_pattern()})$"),
         metadata={"description": "'object' (the event's object: review, URL) or a data.<field>"},
     )
-
-    @validates_schema
-    def _periods(self, data, **kwargs):
-        errors = {}
-        for index, item in enumerate(data.get("per_member") or []):
-            try:
-                data["per_member"][index] = PeriodLimitSchema().load(item)
-            except ValidationError as error:
-                errors[index] = error.messages
-        if errors:
-            raise ValidationError({"per_member": errors})
 
     cooldown_seconds = WholeNumber(validate=validate.Range(1, 366 * 86400), allow_none=True)
 
@@ -144,10 +137,8 @@ class RuleSchema(Strict):
         required=True,
         validate=validate.Length(1, 10),
     )
-    conditions = fields.Dict(allow_none=True, load_default=None, metadata=condition_schema())
-    rewards = fields.List(
-        fields.Dict(metadata=reward_schema()), required=True, validate=validate.Length(1, 20)
-    )
+    conditions = condition(allow_none=True, load_default=None)
+    rewards = fields.List(reward(), required=True, validate=validate.Length(1, 20))
     evidence = fields.Nested(EvidenceSchema, load_default=lambda: {"min": "claimed"})
     limits = fields.Nested(LimitsSchema, load_default=dict)
     budget = fields.Nested(BudgetSchema, load_default=dict)

@@ -175,3 +175,27 @@ def test_cli_add_and_backtest_with_a_progress_bar(rapp, sqlite_config, tmp_path)
         sqlite_config, "rule", "add", "--name", "x", "--event-type", "nope", "--points", "1"
     )
     assert invalid.returncode != 0 and "unknown event type" in invalid.stderr
+
+
+def test_the_documented_examples_are_accepted(rapp):
+    """What /api/docs shows a marketer works as shown."""
+    from loyalty_social.rules import examples
+
+    client, headers = rapp.test_client(), auth(rapp)
+    response = client.post("/api/v1/campaigns", json=examples.CAMPAIGN, headers=headers)
+    assert response.status_code == 201, response.json
+    created = client.post("/api/v1/rules", json=examples.RULE_CREATE, headers=headers)
+    assert created.status_code == 201, created.json
+    rule_id = created.json["id"]
+    assert created.json["conditions"] == examples.RULE["conditions"]
+    for method, path, body, status in (
+        ("put", f"/api/v1/rules/{rule_id}", examples.RULE_UPDATE, 200),
+        ("post", f"/api/v1/rules/{rule_id}/status", examples.STATUS_CHANGE, 200),
+        ("post", "/api/v1/previews", examples.PREVIEW, 200),
+        ("post", f"/api/v1/rules/{rule_id}/preview", examples.SAMPLE, 200),
+        ("post", f"/api/v1/rules/{rule_id}/backtests", examples.BACKTEST, 202),
+    ):
+        response = getattr(client, method)(path, json=body, headers=headers)
+        assert response.status_code == status, (path, response.json)
+    preview = client.post("/api/v1/previews", json=examples.PREVIEW, headers=headers).json
+    assert preview["result"] == "paid"
