@@ -210,14 +210,7 @@ def unlink(member_id: str, provider: str) -> None:
     now = utcnow()
     kept = has_consent(member_id, MATCHING) is not None
     if not kept:
-        # Forgotten: the account row goes, and the social.linked event that paid for it keeps
-        # only the keyed hash of the identity (docs/privacy.md).
-        redact_internal_event(
-            _linked_webhook_id(member_id, provider),
-            "subject",
-            account.subject,
-            "hmac:" + crypto.identity_hash(provider, account.subject),
-        )
+        _redact_linked_event(account)  # forgotten: the row goes, the event keeps a hash
         db.session.delete(account)
     else:
         account.status = "unlinked"
@@ -273,10 +266,25 @@ def forget_unlinked(member_ids: list[str]) -> int:
     """Consent to profile matching withdrawn: the unlinked accounts kept as history go (the
     keyed hash in ``identity_reward`` still stops a link paying twice). Runs in the
     withdrawal's transaction."""
-    result = db.session.execute(
-        db.delete(SocialAccount).where(
+    history = db.session.scalars(
+        db.select(SocialAccount).where(
             SocialAccount.member_id.in_(sorted(set(member_ids))),
             SocialAccount.status == "unlinked",
         )
+    ).all()
+    for account in history:
+        _redact_linked_event(account)
+        db.session.delete(account)
+    db.session.flush()
+    return len(history)
+
+
+def _redact_linked_event(account: SocialAccount) -> None:
+    """The social.linked event that paid for a forgotten account keeps only the keyed hash of
+    the identity (docs/privacy.md)."""
+    redact_internal_event(
+        _linked_webhook_id(account.member_id, account.provider),
+        "subject",
+        account.subject,
+        "hmac:" + crypto.identity_hash(account.provider, account.subject),
     )
-    return result.rowcount

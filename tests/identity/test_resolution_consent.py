@@ -138,6 +138,14 @@ def test_withdrawing_profile_matching_forgets_the_unlinked_history(id_app, oidc_
             db.text("SELECT count(*) FROM identity_reward WHERE member_id = 'M-forget'")
         ).scalar()
     assert kept == 1
+    with id_app.app_context():  # and the social.linked event that paid keeps only the hash
+        data = db.session.execute(
+            db.text(
+                "SELECT data FROM activity_event WHERE type = 'social.linked' "
+                "AND member_id = 'M-forget'"
+            )
+        ).scalar()
+    assert subject not in str(data) and "hmac:" in str(data)
     # The member can link it again; nothing of the forgotten row is needed for that.
     member.link(subject)
     assert linked_rows(id_app, "M-forget") == [("mock", subject, "linked", None)]
