@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 from ..conftest import run_cli
+from ..helpers import wait_until
 from .conftest import T0, auth, make_rule, review, send, store
 
 DOC = {
@@ -122,7 +123,12 @@ def test_backtest_through_the_api_runs_as_a_job(rapp):
         headers=auth(rapp),
     )
     assert started.status_code == 202
-    done = client.get(f"/api/v1/backtests/{started.json['id']}", headers=auth(rapp)).json
+
+    def finished():  # the embedded default runs batch jobs on a background thread
+        state = client.get(f"/api/v1/backtests/{started.json['id']}", headers=auth(rapp)).json
+        return state if state["status"] not in ("queued", "running") else None
+
+    done = wait_until(finished, 60)
     assert done["status"] == "done", done
     report = done["report"]
     assert report["totals"] == {"events": 30, "members": 3, "awards": 18, "held": 0, "points": 450}
