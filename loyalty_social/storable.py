@@ -6,8 +6,10 @@ PostgreSQL, and only at commit time, is refused up front, with the field named, 
 on both databases: a write that fails takes its whole transaction with it (for intake, the
 group commit of other senders' events).
 
-``refuse_unstorable_input`` applies the check to every Flask request (path, query, JSON body);
-the webhook endpoint checks its bodies itself (``unstorable_fields``).
+``refuse_unstorable_input`` applies the check to every Flask request (path, query, JSON body,
+form); the webhook endpoint checks its bodies itself (``unstorable_fields``). It also bounds
+the path values that routes store as they are (a consent is keyed by the ``member_id`` in its
+URL): longer than their column, PostgreSQL refuses them and SQLite stores them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from .errors import Problem
 # NUL, and lone surrogates (json.loads turns "\ud800" into one).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MESSAGE = "Contains a NUL character (\\u0000) or a lone surrogate, which cannot be stored."
+# Path values that a route may write, by name, and their column's length.
+PATH_LIMITS = {"member_id": 128}
 
 
 def is_storable(text: str) -> bool:
@@ -54,6 +58,14 @@ def _request_errors() -> dict:
     errors = {}
     if not is_storable(request.path):
         errors["path"] = [MESSAGE]
+    else:
+        too_long = {
+            name: [f"Longer than {limit} characters."]
+            for name, limit in PATH_LIMITS.items()
+            if len((request.view_args or {}).get(name) or "") > limit
+        }
+        if too_long:
+            errors["path"] = too_long
     query = {
         name: [MESSAGE]
         for name, values in request.args.lists()
@@ -77,7 +89,7 @@ def refuse_unstorable_input():
     if errors:
         raise Problem(
             "validation-failed",
-            "Text with NUL characters or lone surrogates cannot be stored.",
+            "The request holds text that cannot be stored.",
             errors=errors,
         )
 
