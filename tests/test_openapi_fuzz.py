@@ -1,7 +1,8 @@
 """The OpenAPI document, fuzzed with schemathesis: no 5xx, responses conform to the document.
 
-On PostgreSQL as on SQLite, with NUL characters generated (``allow_x00``): PostgreSQL refuses
-them in any text, so every route must refuse them first (``storable``) rather than fail there.
+On PostgreSQL (the production database, the stricter one), with NUL characters generated
+(``allow_x00``): PostgreSQL refuses them in any text, so every route must refuse them first
+(``storable``) rather than fail there. SQLite stores what PostgreSQL stores and more.
 """
 
 from urllib.parse import unquote
@@ -14,8 +15,8 @@ from .helpers import drain, envelope, seed, signed
 
 
 @pytest.fixture
-def api_app(stack_config, make_app):
-    app = make_app(stack_config)
+def api_app(pg_config, make_app):
+    app = make_app(pg_config)
     seeded = seed(app, scopes=("admin",))
     client = app.test_client()
     raw, headers = signed(seeded["secret"], envelope(member_id="M-1"))
