@@ -98,12 +98,10 @@ def test_over_long_path_and_query_values_are_never_a_server_error(client, auth):
     assert seen > 40
 
 
-def test_writes_keyed_by_an_over_long_path_value_are_refused(client, auth):
+def test_writes_keyed_by_an_over_long_path_value_are_refused(client, app, auth):
     """A path value that a write would store (the member id of a consent) longer than its
     column is refused, not a database error."""
-    from loyalty_social.consent.service import PURPOSES
-
-    purpose = sorted(PURPOSES)[0]
+    purpose = sorted(app.config["CONSENT_PURPOSES"])[0]
     response = client.put(
         f"/api/v1/members/{LONG}/consents/{purpose}", json={"granted": True}, headers=auth
     )
