@@ -114,9 +114,9 @@ def _app() -> Flask:
     if has_app_context():
         return current_app._get_current_object()
     if _worker_app is None:
-        from . import create_app
-
-        set_worker_app(create_app())
+        raise RuntimeError(
+            "no app for this job: run jobs with `loyalty-social worker` (it sets the app)"
+        )
     return _worker_app
 
 
