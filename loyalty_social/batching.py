@@ -1,8 +1,8 @@
 """A background thread that takes ids from many threads and handles them in batches.
 
-Used wherever a commit must hand work on without doing it itself: intake's dispatcher (stored
-events -> process_events jobs) and the embedded default's delivery pump. ``flush`` lets tests
-and shutdown wait for everything handed over so far, without sleeping.
+Used where a commit must hand work on without doing it itself: intake's dispatcher (stored
+events -> process_events jobs). ``flush`` lets tests and shutdown wait for everything handed
+over so far, without sleeping.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ class BatchingThread:
         name: str,
         handle: Callable[[list[str]], None],
         batch_size: int,
-        on_idle: Callable[[], None] | None = None,
-        idle_seconds: float | None = None,
         linger_seconds: float = 0.0,
     ):
         self.handle = handle
@@ -31,8 +29,6 @@ class BatchingThread:
         # Wait this long for more ids before handling a short batch: a little latency buys
         # far fewer (costly) handle calls under load.
         self.linger_seconds = linger_seconds
-        self.on_idle = on_idle
-        self.idle_seconds = idle_seconds if on_idle else None
         self._queue: queue.Queue = queue.Queue()
         self._idle = threading.Condition()
         self._outstanding = 0
@@ -55,11 +51,7 @@ class BatchingThread:
 
     def _run(self) -> None:
         while True:
-            try:
-                ids = self._queue.get(timeout=self.idle_seconds)
-            except queue.Empty:
-                self._guarded(self.on_idle)
-                continue
+            ids = self._queue.get()
             if ids is None:
                 return
             deadline = time.monotonic() + self.linger_seconds

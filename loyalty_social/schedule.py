@@ -18,6 +18,7 @@ account-health check, ...) run once per that many seconds, wherever the deployme
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import threading
@@ -41,9 +42,17 @@ LEASE_SECONDS = 10
 _WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
-def intervals(app: Flask) -> list[tuple[JobSpec, int]]:
-    """Each periodic job with its period in whole seconds (at least one)."""
-    return [(spec, max(1, round(float(app.config[spec.every])))) for spec in periodic()]
+# The shortest period honoured, seconds (tests run the schedule fast).
+MIN_PERIOD_SECONDS = 0.1
+
+
+def intervals(app: Flask) -> list[tuple[JobSpec, float]]:
+    """Each periodic job with its period in seconds."""
+    return [(spec, max(MIN_PERIOD_SECONDS, float(app.config[spec.every]))) for spec in periodic()]
+
+
+def tick_seconds(app: Flask) -> float:
+    return min([TICK_SECONDS] + [seconds for _, seconds in intervals(app)])
 
 
 class LeaderScheduler(CronScheduler):
@@ -58,6 +67,7 @@ class LeaderScheduler(CronScheduler):
             f"{prefix}:schedule:leader", timeout=LEASE_SECONDS, thread_local=False
         )
         self.leading = False
+        self.tick = tick_seconds(app)
         for spec, seconds in intervals(app):
             self.register(
                 spec.func,
@@ -94,10 +104,11 @@ class LeaderScheduler(CronScheduler):
                 cron_job.set_enqueue_time(started)  # one waiting run is enough
                 continue
             key = self.interval_key.format(cron_job.name)
-            if not self.connection.set(key, self.name, nx=True, ex=cron_job.interval):
+            period_ms = int(cron_job.interval * 1000)
+            if not self.connection.set(key, self.name, nx=True, px=period_ms):
                 # Run in this interval already (by the leader before a handover): wait it out.
-                remaining = max(0, self.connection.ttl(key))
-                elapsed = timedelta(seconds=cron_job.interval - remaining)
+                remaining_ms = max(0, self.connection.pttl(key))
+                elapsed = timedelta(milliseconds=period_ms - remaining_ms)
                 cron_job.set_enqueue_time(started - elapsed)
                 continue
             cron_job.enqueue(self.connection)
@@ -124,7 +135,7 @@ class LeaderScheduler(CronScheduler):
                 except RedisError as error:
                     self.log.warning("scheduler: Redis unavailable (%s)", type(error).__name__)
                     self.leading = False
-                stop.wait(min(TICK_SECONDS, max(0.05, self.calculate_sleep_interval())))
+                stop.wait(min(self.tick, max(0.05, self.calculate_sleep_interval())))
         finally:
             try:
                 if self.leading:
@@ -150,7 +161,9 @@ class InProcessSchedule:
         self.app = app
         self.pid = os.getpid()
         self.stop_event = threading.Event()
-        self._lock_path = Path(app.instance_path) / "schedule.lock"
+        # One schedule per database: the lock file is named for it.
+        database = hashlib.sha256(app.config["DATABASE_URL"].encode()).hexdigest()[:16]
+        self._lock_path = Path(app.instance_path) / f"schedule-{database}.lock"
         self._lock_file = None
         self._thread = threading.Thread(target=self._run, name="schedule", daemon=True)
         self._thread.start()
@@ -170,7 +183,7 @@ class InProcessSchedule:
 
     def _run(self) -> None:
         last_run: dict[str, float] = {}
-        while not self.stop_event.wait(TICK_SECONDS):
+        while not self.stop_event.wait(tick_seconds(self.app)):
             if not self._lead():
                 continue
             for spec, seconds in intervals(self.app):
@@ -206,3 +219,9 @@ def start_in_process(app: Flask) -> InProcessSchedule | None:
         if current is None or current.pid != os.getpid():
             current = app.extensions[key] = InProcessSchedule(app)
     return current
+
+
+def stop_in_process(app: Flask) -> None:
+    current = app.extensions.pop("loyalty_social.schedule", None)
+    if current is not None and current.pid == os.getpid():
+        current.stop()

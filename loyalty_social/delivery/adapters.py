@@ -18,6 +18,7 @@ from urllib.parse import quote
 import requests
 from flask import current_app
 
+from ..targets import TargetRefused, guarded_session
 from ..webhook_signing import sign
 
 DELIVERED, RETRY, FAILED = "delivered", "retry", "failed"
@@ -94,14 +95,15 @@ class HttpPoster:
     other 4xx such as a bad token an operator can fix, timeouts, refused connections): retry.
     """
 
-    def __init__(self, connect_timeout: float, read_timeout: float):
+    def __init__(self, connect_timeout: float, read_timeout: float, allow_private: bool = False):
         self.timeout = (connect_timeout, read_timeout)
+        self.allow_private = allow_private
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = guarded_session(self.allow_private)
             self._local.session = session
         return session
 
@@ -114,6 +116,8 @@ class HttpPoster:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
+        except TargetRefused as refused:  # a private address: never called, not retried
+            return Outcome(FAILED, None, str(refused))
         except requests.Timeout:
             return Outcome(RETRY, None, "timed out")
         except requests.RequestException as error:
@@ -124,8 +128,13 @@ class HttpPoster:
         return Outcome(result, response.status_code, _message(response))
 
 
+# What a failed call keeps of the other side's answer (stored with the attempt), characters.
+MAX_RESPONSE_CHARS = 300
+
+
 def _message(response: requests.Response) -> str:
-    """The backend's own explanation: problem+json ``detail``/``title``, or the text."""
+    """The other side's own explanation: problem+json ``detail``/``title``, or the start of
+    the text; at most MAX_RESPONSE_CHARS of it are kept."""
     try:
         document = response.json()
     except ValueError:
@@ -133,8 +142,8 @@ def _message(response: requests.Response) -> str:
     if isinstance(document, dict):
         for key in ("detail", "message", "error", "title"):
             if isinstance(document.get(key), str):
-                return f"{response.status_code}: {document[key]}"[:2000]
-    text = response.text.strip()[:2000]
+                return f"{response.status_code}: {document[key][:MAX_RESPONSE_CHARS]}"
+    text = response.text.strip()[:MAX_RESPONSE_CHARS]
     return f"{response.status_code}: {text or response.reason}"
 
 
@@ -156,7 +165,9 @@ class HttpAdapter(BackendAdapter):
         self.token = config.get("BACKEND_TOKEN", "")
         self.hmac_secret = config.get("BACKEND_HMAC_SECRET", "")
         self.poster = HttpPoster(
-            config["BACKEND_CONNECT_TIMEOUT_SECONDS"], config["BACKEND_READ_TIMEOUT_SECONDS"]
+            config["BACKEND_CONNECT_TIMEOUT_SECONDS"],
+            config["BACKEND_READ_TIMEOUT_SECONDS"],
+            config.get("ALLOW_PRIVATE_TARGETS", False),
         )
 
     def credit(self, idempotency_key, payload):

@@ -9,16 +9,16 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..errors import Problem
+from ..queue import flush_in_process, stop_in_process
 from . import inspection, models, service, subscriptions
 
 
 def _settle() -> None:
     """On the embedded default this process delivers what it kicked: wait for it before exit."""
     if not current_app.config["REDIS_URL"]:
-        from .pump import pump, stop_pump
-
-        pump(current_app._get_current_object()).flush(timeout=300)
-        stop_pump(current_app._get_current_object())
+        app = current_app._get_current_object()
+        flush_in_process(app, timeout=300)
+        stop_in_process(app)
 
 
 @click.group(cls=AppGroup)

@@ -1,6 +1,8 @@
 """Handing committed outbox rows to delivery: a session hook collects the ids a transaction
-wrote and, once it commits (never before), kicks them to RQ jobs of a batch each, or to the
-in-process pump on the embedded default. A row a job never sees is found by the sweeper."""
+wrote and, once it commits (never before), enqueues ``delivery.deliver`` jobs of a batch each:
+on RQ's ``delivery`` queue, or on the embedded default on this process's delivery thread
+(``queue.py``); either way never on the thread that committed. A row a job never sees is
+found by the sweeper."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from sqlalchemy import event as sa_event
 
 from ..extensions import db
 from ..queue import enqueue
-from .pump import pump
 
 log = logging.getLogger(__name__)
 _KICK = "loyalty_social.delivery.kick"  # session.info: ids to hand to a job after commit
@@ -39,15 +40,11 @@ def install_session_hooks() -> None:
 
 
 def kick(ids: list[str]) -> None:
-    """Start delivering these rows now: RQ jobs of a batch each, or the in-process pump.
+    """Start delivering these rows now, in jobs of a batch each.
 
     Never raises: a row a job never sees is found by the sweeper.
     """
-    app = current_app._get_current_object()
-    if not app.config["REDIS_URL"]:
-        pump(app).notify(ids)
-        return
-    size = app.config["DELIVERY_BATCH_SIZE"]
+    size = current_app.config["DELIVERY_BATCH_SIZE"]
     for start in range(0, len(ids), size):
         try:
             enqueue("delivery.deliver", ids[start : start + size])

@@ -68,7 +68,9 @@ def _poster() -> HttpPoster:
     if found is None:
         config = current_app.config
         found = HttpPoster(
-            config["BACKEND_CONNECT_TIMEOUT_SECONDS"], config["BACKEND_READ_TIMEOUT_SECONDS"]
+            config["BACKEND_CONNECT_TIMEOUT_SECONDS"],
+            config["BACKEND_READ_TIMEOUT_SECONDS"],
+            config["ALLOW_PRIVATE_TARGETS"],
         )
         current_app.extensions["loyalty_social.delivery.poster"] = found
     return found
@@ -281,10 +283,8 @@ def due_ids(limit: int, stale_after_seconds: float) -> list[str]:
 
 
 def sweep(stale_after_seconds: float | None = None) -> int:
-    """Hand due rows (retries, leases of dead workers, lost jobs) to delivery; returns how many.
-
-    With Redis: enqueue jobs of a batch each. In-process: deliver them here, now.
-    """
+    """Hand due rows (retries, leases of dead workers, lost jobs) to delivery jobs; returns how
+    many. Runs on the schedule (``delivery.sweep``); the calls happen in the jobs."""
     config = current_app.config
     stale = config["SWEEP_AFTER_SECONDS"] if stale_after_seconds is None else stale_after_seconds
     size = config["DELIVERY_BATCH_SIZE"]
@@ -294,20 +294,13 @@ def sweep(stale_after_seconds: float | None = None) -> int:
         if not ids:
             db.session.rollback()
             return total
-        now = utcnow()
         db.session.execute(
             Delivery.__table__.update()
             .where(Delivery.__table__.c.id.in_(ids))
-            .values(enqueued_at=now)
+            .values(enqueued_at=utcnow())
         )
         db.session.commit()
-        if config["REDIS_URL"]:
-            kick(ids)
-            total += len(ids)
-        else:
-            sent = sum(deliver(ids[i : i + size]) for i in range(0, len(ids), size))
-            total += sent
-            if not sent:
-                return total
+        kick(ids)
+        total += len(ids)
         if len(ids) < size * 10:
             return total

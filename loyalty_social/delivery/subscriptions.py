@@ -14,6 +14,7 @@ from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
 from ..sql import in_pipeline
+from ..targets import TargetRefused, check_url
 from ..timeutil import utcnow
 from ..webhook_signing import generate_secret
 from .models import EVENT_TYPES, Subscription
@@ -22,7 +23,10 @@ from .models import EVENT_TYPES, Subscription
 def add_subscription(
     url: str, event_types: list[str], description: str | None = None
 ) -> tuple[Subscription, str]:
-    """Register an endpoint; returns it and its ``whsec_`` secret (shown once, kept encrypted)."""
+    """Register an endpoint; returns it and its ``whsec_`` secret (shown once, kept encrypted).
+
+    An endpoint on a private address (its hostname resolved now) is refused: see ``targets``.
+    """
     unknown = sorted(set(event_types) - set(EVENT_TYPES))
     if unknown or not event_types:
         raise Problem(
@@ -30,6 +34,10 @@ def add_subscription(
             f"Unknown event types: {', '.join(unknown) or '(none given)'}.",
             known_types=list(EVENT_TYPES),
         )
+    try:
+        check_url(url, current_app.config["ALLOW_PRIVATE_TARGETS"])
+    except TargetRefused as refused:
+        raise Problem("validation-failed", str(refused), errors={"url": [str(refused)]}) from None
     secret = generate_secret()
     subscription = Subscription(
         id=new_id("sub"),

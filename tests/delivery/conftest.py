@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loyalty_social.delivery.pump import stop_pump
+from loyalty_social import queue, schedule
 
 from .standin import StandIn
 
@@ -47,14 +47,17 @@ def http_config(config: dict, backend_url: str, **extra) -> dict:
 
 @pytest.fixture
 def delivery_app(make_app):
-    """Like make_app, and stops the in-process delivery pump before the database goes away."""
+    """Like make_app, with the embedded default's schedule running as under ``serve`` (retries
+    come due); stops it and the in-process delivery thread before the database goes away."""
     apps = []
 
     def factory(config: dict):
         app = make_app(config)
         apps.append(app)
+        schedule.start_in_process(app)
         return app
 
     yield factory
     for app in apps:
-        stop_pump(app)
+        schedule.stop_in_process(app)
+        queue.stop_in_process(app)

@@ -81,7 +81,7 @@ def award_keys(app) -> set[str]:
 
 
 def start_delivering(config: dict, start_worker) -> None:
-    """Production shape: a real worker process (jobs + sweeper). The embedded default needs
-    nothing: this process's pump delivers."""
+    """Production shape: a real worker process (jobs + schedule). The embedded default needs
+    nothing: this process's delivery thread and schedule deliver."""
     if config["REDIS_URL"]:
         start_worker(config)
