@@ -54,7 +54,9 @@ def sweep_enqueue_times(redis_url: str, queue_name: str) -> list[float]:
 
 def assert_at_most_once_per_interval(times: list[float], interval: float) -> None:
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert all(gap >= interval - 0.05 for gap in gaps), gaps
+    # Recorded when each job was enqueued, a moment after its interval was claimed: allow
+    # for that jitter (several schedulers enqueueing on their own would show gaps near 0).
+    assert all(gap >= interval * 0.9 for gap in gaps), gaps
 
 
 @pytest.mark.postgres

@@ -51,7 +51,7 @@ def test_a_due_retry_is_sent_once_with_three_workers_on_the_schedule(
     times = sweep_times(config["REDIS_URL"])
     assert len(times) >= 2
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert all(gap >= INTERVAL - 0.05 for gap in gaps), gaps
+    assert all(gap >= INTERVAL * 0.9 for gap in gaps), gaps  # (enqueue jitter allowed)
 
 
 class SlowSubscriber:
