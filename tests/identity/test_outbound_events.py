@@ -9,7 +9,7 @@ import uuid
 from standardwebhooks import Webhook
 
 from loyalty_social.access.service import create_key
-from loyalty_social.delivery.pump import stop_pump
+from loyalty_social.queue import stop_in_process
 
 from ..delivery.conftest import FAST
 from ..delivery.standin import StandIn
@@ -80,5 +80,5 @@ def test_consent_and_link_events_reach_a_subscriber_signed(id_config, make_app, 
         assert (unlinked["provider"], unlinked["kept_as_history"]) == ("mock", True)
         assert subject not in json.dumps(received)  # no social identifiers leave
     finally:
-        stop_pump(app)
+        stop_in_process(app)  # the embedded default's delivery thread
         receiver.stop()
