@@ -63,3 +63,31 @@ def test_keys_rotate_without_losing_tokens(id_app, id_config, oidc_provider):
     with id_app.app_context():
         raw = db.session.execute(db.text("SELECT access_token_enc FROM social_account")).scalar()
     assert Fernet(new_key).decrypt(raw.encode()).decode() == before
+
+
+def test_the_schedule_runs_the_check_without_an_operator(
+    id_app, id_config, oidc_provider, make_app, start_worker
+):
+    """No CLI: the schedule (a worker's scheduler with Redis, the web process's thread on the
+    embedded default) runs the account-health check and notices a revoked grant."""
+    from loyalty_social import queue, schedule
+
+    from ..helpers import wait_until
+
+    subject = f"sc-{uuid.uuid4().hex[:8]}"
+    member = Browser(id_app, oidc_provider)
+    member.arrive("M-scheduled")
+    member.link(subject)
+    revoked = requests.post(f"{oidc_provider}/users/{subject}/revoke-tokens", timeout=10)
+    assert revoked.status_code == 204
+    config = id_config | {"ACCOUNT_HEALTH_EVERY_SECONDS": 0, "ACCOUNT_HEALTH_INTERVAL_SECONDS": 1}
+    scheduled = make_app(config)
+    if config["REDIS_URL"]:
+        start_worker(config)
+    else:
+        schedule.start_in_process(scheduled)
+    try:
+        wait_until(lambda: health(id_app, "M-scheduled") == ("needs_attention", "revoked"))
+    finally:
+        schedule.stop_in_process(scheduled)
+        queue.stop_in_process(scheduled)
