@@ -92,6 +92,8 @@ def test_api_without_credentials_is_401_problem(case):
         return  # schemathesis also probes other methods: 405 there is right
     if any(_unroutable(value) for value in (case.path_parameters or {}).values()):
         return  # such a path parameter names another (unrouted) URL: 404 there is right
+    if _holds_nul(case):
+        return  # text that cannot be stored is refused (422) before credentials are looked at
     response = case.call()
     assert response.status_code == 401
     assert response.headers["content-type"] == ["application/problem+json"]
