@@ -53,13 +53,28 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=list(HealthCheck),
 )
 def test_api_conforms_to_its_document(case):
-    if _holds_nul(case):  # refused before anything else, on every route (422, never 5xx)
-        response = case.call()
+    response = case.call()
+    if _sent_nul(response.request):  # refused before anything else, on every route (422)
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == ["application/problem+json"]
         assert response.json()["type"].endswith("/validation-failed")
         return
-    case.call_and_validate()
+    case.validate_response(response)
+
+
+def _sent_nul(request) -> bool:
+    """A NUL in what actually went over the wire: the URL (path or query) or the body.
+
+    Judged on the request, not the generated case: a NUL in a nested query value or an
+    empty-named parameter may not survive serialisation, and then the route answers as usual.
+    """
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode()
+    form = "urlencoded" in (request.headers.get("Content-Type") or "")
+    return (
+        "%00" in request.url or b"\x00" in body or b"\\u0000" in body or (form and b"%00" in body)
+    )
 
 
 def _holds_nul(value) -> bool:

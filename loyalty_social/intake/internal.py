@@ -4,7 +4,6 @@ forgotten."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from ..extensions import db
@@ -13,6 +12,7 @@ from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
 from .catalogue import lookup
 from .models import ActivityEvent, Source
+from .rows import pending_event_row
 
 INTERNAL_SOURCE = "internal"
 
@@ -47,25 +47,18 @@ def record_internal_event(
     body = json.dumps(
         {"type": type, "member_id": member_id, "data": data}, sort_keys=True, default=str
     ).encode()
-    row = {
-        "id": new_id("evt"),
-        "source_name": source,
-        "webhook_id": webhook_id or new_id("int"),
-        "type": event_type.name,
-        "type_version": event_type.version,
-        "member_id": member_id,
-        "occurred_at": now,
-        "received_at": now,
-        "evidence": "verified",
-        "evidence_claimed": "verified",
-        "object_key": event_type.object_key(data),
-        "data": data,
-        "body_sha256": hashlib.sha256(body).hexdigest(),
-        "status": "pending",
-        "attempts": 0,
-        # Handed to the dispatcher at once; the sweeper retries it if that is lost.
-        "enqueued_at": now,
-    }
+    row = pending_event_row(
+        source_name=source,
+        webhook_id=webhook_id or new_id("int"),
+        event_type=event_type,
+        member_id=member_id,
+        occurred_at=now,
+        received_at=now,
+        evidence="verified",
+        evidence_claimed="verified",
+        data=data,
+        body=body,
+    )
     inserted = insert_ignoring_duplicates(
         connection, ActivityEvent.__table__, [row], ["source_name", "webhook_id"]
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from datetime import UTC, timedelta
@@ -14,7 +13,6 @@ from sqlalchemy import bindparam, func, or_, text, update
 
 from ..errors import Problem
 from ..extensions import db
-from ..ids import new_id
 from ..queue import enqueue, oldest_live_job
 from ..sql import newest_first_page, rows_json, run_write
 from ..storable import MESSAGE as STORABLE_MESSAGE
@@ -23,6 +21,7 @@ from ..timeutil import utcnow
 from .catalogue import EVIDENCE_LEVELS, evidence_rank, known_types, lookup
 from .committer import dispatch
 from .models import ActivityEvent
+from .rows import pending_event_row
 from .schemas import EnvelopeSchema
 from .sources import SourceView
 
@@ -76,25 +75,18 @@ def build_event_row(
         )
     claimed = envelope["evidence"]
     evidence = EVIDENCE_LEVELS[min(evidence_rank(claimed), evidence_rank(source.max_evidence))]
-    return {
-        "id": new_id("evt"),
-        "source_name": source.name,
-        "webhook_id": webhook_id,
-        "type": event_type.name,
-        "type_version": event_type.version,
-        "member_id": envelope["member_id"],
-        "occurred_at": envelope["timestamp"],
-        "received_at": now,
-        "evidence": evidence,
-        "evidence_claimed": claimed,
-        "object_key": event_type.object_key(data),
-        "data": data,
-        "body_sha256": hashlib.sha256(body).hexdigest(),
-        "status": "pending",
-        "attempts": 0,
-        # Handed to the dispatcher at once; the sweeper retries it if that is lost.
-        "enqueued_at": now,
-    }
+    return pending_event_row(
+        source_name=source.name,
+        webhook_id=webhook_id,
+        event_type=event_type,
+        member_id=envelope["member_id"],
+        occurred_at=envelope["timestamp"],
+        received_at=now,
+        evidence=evidence,
+        evidence_claimed=claimed,
+        data=data,
+        body=body,
+    )
 
 
 def _refuse_unstorable(document: dict, body: bytes, webhook_id: str) -> None:

@@ -3,13 +3,12 @@ withdraw it (the same single click either way), and the member's own history."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, session, url_for
 
-from ..consent import policies as consent_policies
 from ..consent import service as consent
 from ..extensions import db
 from . import session as portal_session
-from .views import PortalError, portal
+from .views import PortalError, portal, record_consent_choice
 
 ACTIONS = {"granted": "Given", "withdrawn": "Withdrawn"}
 SOURCES = {
@@ -54,20 +53,6 @@ def privacy():
 
 @portal.post("/privacy/<purpose>")
 def change_privacy(purpose):
-    """One click either way: the form says which decision and which policy version it showed."""
-    member = member_or_end()
-    portal_session.check_csrf()
-    if purpose not in consent_policies.names():
-        abort(404, "No such choice.")
-    granted = request.form.get("granted") == "1"
-    shown = request.form.get("policy_version", "")
-    try:
-        consent.set_consent(
-            member, purpose, granted, "portal", member, int(shown) if shown.isdigit() else None
-        )
-    except consent.ConsentError as error:
-        raise PortalError(str(error), 400) from None
-    db.session.commit()
-    label = next(p.label for p in consent_policies.purposes().values() if p.name == purpose)
-    session["notice"] = f"{label}: {'consent given' if granted else 'consent withdrawn'}."
+    """One click either way, as easy to withdraw as to give."""
+    session["notice"] = record_consent_choice(member_or_end(), purpose)
     return redirect(url_for("portal.privacy"), 303)

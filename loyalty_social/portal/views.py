@@ -152,12 +152,12 @@ def unlink(provider):
     return redirect(url_for("portal.connections"), 303)
 
 
-@portal.post("/consents/<purpose>")
-def set_consent(purpose):
-    member = _member()
+def record_consent_choice(member: str, purpose: str) -> str:
+    """The portal's one way to give or withdraw: the form says which decision and which policy
+    version it showed (so the record proves what the member saw). Returns the notice."""
     portal_session.check_csrf()
     if purpose not in consent_policies.names():
-        abort(404, "No such consent.")
+        abort(404, "No such choice.")
     granted = request.form.get("granted") == "1"
     shown = request.form.get("policy_version", "")
     try:
@@ -167,6 +167,13 @@ def set_consent(purpose):
     except consent.ConsentError as error:
         raise PortalError(str(error), 400) from None
     db.session.commit()
+    label = next(p.label for p in consent_policies.purposes().values() if p.name == purpose)
+    return f"{label}: {'consent given' if granted else 'consent withdrawn'}."
+
+
+@portal.post("/consents/<purpose>")
+def set_consent(purpose):
+    record_consent_choice(_member(), purpose)
     return redirect(url_for("portal.connections"), 303)
 
 
