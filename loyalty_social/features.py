@@ -3,7 +3,17 @@ optionally ``models`` (tables) and ``cli.COMMANDS`` (operator commands)."""
 
 import importlib
 
-FEATURES = ("access", "identity", "consent", "intake", "rules", "rewards", "delivery", "portal")
+FEATURES = (
+    "access",
+    "identity",
+    "consent",
+    "intake",
+    "rules",
+    "rewards",
+    "delivery",
+    "advocates",
+    "portal",
+)
 
 
 def modules():
