@@ -109,7 +109,7 @@ def _events_query(backtest: Backtest, rule):
         ActivityEvent.received_at >= backtest.since,
         ActivityEvent.received_at < backtest.until,
     )
-    counted = {c[0] for c in rule.counters}
+    counted = {c[0] for c in rule.counters} | {spec.event_type for spec, _ in rule.streaks}
     if counted <= set(rule.event_types):  # no counter reads other types: only ours matter
         query = query.where(ActivityEvent.type.in_(rule.event_types))
     return query.order_by(ActivityEvent.received_at, ActivityEvent.id)
@@ -163,12 +163,13 @@ def _scan(backtest: Backtest, progress) -> dict:
         for event in events:
             keys |= env.activity_keys(event, rule.counters)
         env.counters.load(keys)
+        streaks = [spec for spec, _days in rule.streaks]
         for event in events:
-            env.count_activity(event)
-            if event.type not in rule.event_types:
-                continue
             member = members[event.member_id]
             facts = Facts(event, member, env)
+            env.count_activity(event, streaks, facts)
+            if event.type not in rule.event_types:
+                continue
             removed = event.type in REMOVED_BY and env.object_removed(event)
             decision = decide(rule, event, member, facts, env, removed)
             if decision.result in ("paid", "held"):

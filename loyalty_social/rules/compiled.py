@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..intake.catalogue import evidence_rank
-from .conditions import Node, compile_tree, counters_used, fields_used, leading_equality
+from .conditions import (
+    Node,
+    compile_tree,
+    counters_used,
+    fields_used,
+    leading_equality,
+    streaks_used,
+)
 from .limits import (
     LIFE,
     PeriodLimit,
@@ -50,6 +57,19 @@ class CompiledRule:
     min_rank: int = 0
     # (field, pointer, values) of a first clause the rule index can look up (index.py)
     gate: tuple | None = None
+    # (spec, days) of every streak clause: the day cells its conditions read
+    streaks: tuple = ()
+
+    @property
+    def reads_counters(self) -> bool:
+        """Its conditions read counters, so they are evaluated once those are loaded."""
+        return bool(self.counters or self.streaks)
+
+    def streak_keys(self, member_id: str, facts) -> set[tuple[str, str, str]]:
+        keys = set()
+        for spec, days in self.streaks:
+            keys |= spec.keys(member_id, spec.day(facts), days)
+        return keys
 
     @property
     def scope(self) -> str:
@@ -91,7 +111,8 @@ def compile_rule(doc: dict, rule_id: str, version: int, status: str) -> Compiled
     budget = doc.get("budget") or {}
     hold = doc.get("hold") or {}
     conditions = doc.get("conditions")
-    condition = compile_tree(conditions)
+    tz = schedule.get("timezone") or "UTC"
+    condition = compile_tree(conditions, tz=tz)
     return CompiledRule(
         id=rule_id,
         version=version,
@@ -103,7 +124,7 @@ def compile_rule(doc: dict, rule_id: str, version: int, status: str) -> Compiled
         campaign_id=doc.get("campaign_id"),
         starts_at=schedule.get("starts_at"),
         ends_at=schedule.get("ends_at"),
-        tz=schedule.get("timezone") or "UTC",
+        tz=tz,
         min_evidence=evidence.get("min") or "claimed",
         condition=condition,
         plan=RewardPlan(doc["rewards"], evidence.get("scale")),
@@ -122,4 +143,5 @@ def compile_rule(doc: dict, rule_id: str, version: int, status: str) -> Compiled
         needs_linked="member.linked_networks" in fields_used(conditions),
         min_rank=evidence_rank(evidence.get("min") or "claimed"),
         gate=leading_equality(condition),
+        streaks=tuple((node.spec, node.days) for node in streaks_used(condition)),
     )

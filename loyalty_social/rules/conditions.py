@@ -17,6 +17,7 @@ every clause (preview), not just up to the first failure.
 from __future__ import annotations
 
 from .operators import OPERATORS, Comparison, Failure, Node
+from .streaks import Streak, validate_streak
 from .vocabulary import (
     EVENT_FIELDS,
     MAX_CLAUSES,
@@ -56,6 +57,7 @@ __all__ = [
     "fields_used",
     "find",
     "leading_equality",
+    "streaks_used",
     "validate",
 ]
 
@@ -206,11 +208,14 @@ def _validate(clause, pointer, depth, known_types, data_fields, errors, count) -
             child_pointer = f"{pointer}/{key}/{index}"
             _validate(child, child_pointer, depth + 1, known_types, data_fields, errors, count)
         return
+    if "streak" in clause:
+        validate_streak(clause, pointer, known_types, data_fields, errors)
+        return
     op = clause.get("op")
     if not isinstance(op, str) or op not in OPERATORS:
         errors.setdefault(pointer + "/op", []).append(
             f"unknown operator {op!r}; one of {', '.join(OPERATORS)} "
-            "(or a clause 'all', 'any', 'not')"
+            "(or a clause 'all', 'any', 'not', 'streak')"
         )
         return
     allowed = {"op", "value", "field", "counter"}
@@ -229,21 +234,37 @@ def _validate(clause, pointer, depth, known_types, data_fields, errors, count) -
     OPERATORS[op].validate(clause, pointer, errors)
 
 
-def compile_tree(tree, pointer: str = "/conditions") -> Node | None:
-    """A validated tree as nodes; None for no conditions (always holds)."""
+def compile_tree(tree, pointer: str = "/conditions", tz: str = "UTC") -> Node | None:
+    """A validated tree as nodes; None for no conditions (always holds). ``tz``: the rule's
+    time zone, in which streaks count days."""
     if not tree:
         return None
-    return _compile(tree, pointer)
+    return _compile(tree, pointer, tz)
 
 
-def _compile(clause, pointer) -> Node:
+def _compile(clause, pointer, tz="UTC") -> Node:
     for key, cls in COMBINATORS.items():
         if key in clause:
             if key == "not":
-                return cls(_compile(clause["not"], f"{pointer}/not"), pointer)
-            children = [_compile(c, f"{pointer}/{key}/{i}") for i, c in enumerate(clause[key])]
+                return cls(_compile(clause["not"], f"{pointer}/not", tz), pointer)
+            children = [_compile(c, f"{pointer}/{key}/{i}", tz) for i, c in enumerate(clause[key])]
             return cls(children, pointer)
+    if "streak" in clause:
+        return Streak(clause, pointer, tz, _compile)
     return OPERATORS[clause["op"]](clause, pointer)
+
+
+def streaks_used(node: Node | None) -> list[Streak]:
+    """Every streak clause of a compiled tree: the day cells a batch must count and load."""
+    found, stack = [], [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Streak):
+            found.append(current)
+        stack.extend(getattr(current, "children", ()) or ())
+        if getattr(current, "child", None) is not None:
+            stack.append(current.child)
+    return found
 
 
 def counters_used(tree) -> set[tuple]:
@@ -277,6 +298,8 @@ def fields_used(tree) -> set[str]:
                 stack.extend(inner if isinstance(inner, list) else [inner])
         if "field" in clause:
             found.add(clause["field"])
+        if isinstance(clause.get("streak"), dict):  # what qualifies reads fields too
+            stack.extend(clause["streak"].get("where") or [])
     return found
 
 

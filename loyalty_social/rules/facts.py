@@ -202,7 +202,7 @@ class Env:
             "nothing"
         )
 
-    def activity_keys(self, event, counters) -> set[tuple[str, str, str]]:
+    def activity_keys(self, event, counters, streaks=()) -> set[tuple[str, str, str]]:
         """The counter cells this event's checks read: its rules' conditions (``counters``:
         the ``(event_type, period, days)`` they read), the velocity check and the daily points
         ceiling. The activity cells every event writes are increments: only those read are
@@ -216,6 +216,8 @@ class Env:
                 keys.update((member_id, day_key(d), scope) for d in window_days(period, day, days))
             else:
                 keys.add((member_id, period_key(period, day), scope))
+        for spec in streaks:  # the day a qualifying event counts in
+            keys.add((member_id, day_key(local_date(event.occurred_at, spec.tz)), spec.scope))
         if self.velocity or self.ceiling:
             received = day_key(self.receipt_day(event))
             if self.velocity:
@@ -229,8 +231,14 @@ class Env:
             return (f"t:{event.type}", f"t:{ALL_TYPES}")
         return (f"t:{event.type}",)
 
-    def count_activity(self, event) -> None:
-        """Count the event in the member's activity counters (before rules read them)."""
+    def count_activity(self, event, streaks=(), facts: Facts | None = None, member=None) -> None:
+        """Count the event in the member's activity counters and in the day cells of the
+        streaks it qualifies for (``streaks``: the rule set's for its type), before rules
+        read them."""
+        if streaks:
+            facts = facts or Facts(event, member, self)
+            for spec in streaks:
+                spec.count(facts, self.counters)
         day = local_date(event.occurred_at, self.program_tz)
         for scope in self.activity_scopes(event):
             for bucket in (day_key(day), month_key(day), LIFE):

@@ -25,6 +25,7 @@ from .conditions import (
     MEMBER_FIELDS,
 )
 from .fields import StrictBoolean, WholeNumber
+from .streaks import MAX_STREAK_DAYS, MAX_WHERE
 
 NAME = r"[A-Za-z0-9_]+"
 MAX_POINTS = 1_000_000
@@ -64,13 +65,13 @@ def condition(depth: int = 0, **kwargs) -> OneOf:
         return OneOf(
             lambda: CLAUSE_SHAPES,
             component="Clause",
-            about="{field or counter, op, value}: a comparison, no group.",
+            about="{field or counter, op, value}: a comparison, or a streak; no group.",
             **kwargs,
         )
     return OneOf(
         lambda: [*CLAUSE_SHAPES, *GROUP_SHAPES[depth]],
         component="Nested" * depth + "Condition",
-        about="A clause {field or counter, op, value}, or all/any/not of conditions "
+        about="A clause {field or counter, op, value}, a streak, or all/any/not of conditions "
         f"(nested at most {MAX_DEPTH} deep, at most {MAX_CLAUSES} clauses). A rejected rule's "
         "errors are keyed by the clause's JSON pointer, e.g. /conditions/all/1/value.",
         **kwargs,
@@ -188,6 +189,34 @@ CLAUSE_SHAPES = [
     for operand, base in (("Field", _OnField), ("Counter", _OnCounter))
     for name, shape in OPERATOR_SHAPES.items()
 ]
+FIELD_CLAUSE_SHAPES = [shape for shape in CLAUSE_SHAPES if "field" in shape._declared_fields]
+
+
+class StreakSchema(Strict):
+    """A qualifying activity on ``days`` days in a row (the rule's time zone); several the same
+    day count once, a day without one starts again. Holds for the event that completes the
+    streak: once per streak."""
+
+    event_type = fields.String(required=True, validate=validate.OneOf(known_types()))
+    days = WholeNumber(required=True, validate=validate.Range(2, MAX_STREAK_DAYS))
+    where = fields.List(
+        OneOf(
+            lambda: FIELD_CLAUSE_SHAPES,
+            component="FieldClause",
+            about="{field, op, value}: a comparison on a field of the event or the member.",
+        ),
+        validate=validate.Length(max=MAX_WHERE),
+        metadata={"description": "What makes an activity count (all must hold)"},
+    )
+
+
+class StreakClauseSchema(Strict):
+    """e.g. a 'community.milestone' with value >= 8000 on 7 days in a row."""
+
+    streak = fields.Nested(StreakSchema, required=True)
+
+
+CLAUSE_SHAPES.append(StreakClauseSchema)
 
 
 # --- Combinators -------------------------------------------------------------------------

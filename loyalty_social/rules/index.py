@@ -121,6 +121,9 @@ class RuleSet:
     id: str
     # What explanations need to expand gated-out rules: type -> [[rule, version, field, pointer]]
     gates: dict[str, list[list]]
+    # event type -> the streaks an event of that type may count in (any rule's, whatever type
+    # the rule listens to)
+    counted_streaks: dict[str, tuple] = field(default_factory=dict)
 
     @classmethod
     def build(cls, by_type: dict[str, list[CompiledRule]]) -> RuleSet:
@@ -130,11 +133,20 @@ class RuleSet:
         }
         gates = {event_type: entries for event_type, entries in gates.items() if entries}
         digest = hashlib.sha256(json.dumps(gates, sort_keys=True).encode()).hexdigest()
+        streaks: dict[str, dict] = {}
+        for rules in by_type.values():
+            for rule in rules:
+                for spec, _days in rule.streaks:
+                    streaks.setdefault(spec.event_type, {})[spec.scope] = spec
         return cls(
             {event_type: TypeIndex.build(rules) for event_type, rules in by_type.items()},
             f"rs_{digest[:32]}",
             gates,
+            {event_type: tuple(specs.values()) for event_type, specs in streaks.items()},
         )
+
+    def streaks(self, event_type: str) -> tuple:
+        return self.counted_streaks.get(event_type, ())
 
     def rules(self, event_type: str) -> list[CompiledRule]:
         index = self.by_type.get(event_type)

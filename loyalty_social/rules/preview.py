@@ -81,10 +81,13 @@ def preview(payload: dict) -> dict:
     config = current_app.config
     env = PreviewEnv(ReadOnlyCounterStore(), set(), config, count_all=True)
     facts = Facts(event, member, env)
+    streaks = [spec for spec, _days in rule.streaks]
     env.counters.load(
-        env.activity_keys(event, rule.counters) | rule.limit_keys(member_id, event, facts)
+        env.activity_keys(event, rule.counters, streaks)
+        | rule.limit_keys(member_id, event, facts)
+        | rule.streak_keys(member_id, facts)
     )
-    env.count_activity(event)  # as if this event had arrived
+    env.count_activity(event, streaks, facts)  # as if this event had arrived
     decision = decide(rule, event, member, facts, env, removed=_removed(env, event))
     result = {
         "result": decision.result,

@@ -234,7 +234,9 @@ class Batch:
         for event in self.events:
             member = self.members[event.member_id]
             index = by_type.get(event.type)
-            keys |= self.env.activity_keys(event, index.counters if index else ())
+            keys |= self.env.activity_keys(
+                event, index.counters if index else (), self.rule_set.streaks(event.type)
+            )
             facts = Facts(event, member, self.env)
             precheck = self.prechecks[event.id] = {}
             candidates = listening[event.id]
@@ -242,11 +244,17 @@ class Batch:
                 selection = self.selections[event.id] = index.select(facts)
                 candidates = selection.candidates
             for rule in candidates:
-                if rule.condition is not None and not rule.counters and member.id not in updated:
+                if (
+                    rule.condition is not None
+                    and not rule.reads_counters
+                    and member.id not in updated
+                ):
                     failed = precheck[rule.id] = rule.condition.failure(facts)
                     if failed is not None:
                         continue
                 keys |= rule.limit_keys(member.id, event, facts)
+                if rule.streaks:
+                    keys |= rule.streak_keys(member.id, facts)
             if member.id not in updated:
                 self.facts[event.id] = facts
         store.load(keys)
@@ -299,7 +307,9 @@ class Batch:
                 release_award(award, self.env.counters, self.env.budgets)
             AWARDS.labels("reversed").inc(len(outcome["reversed"]))
         if event.outcome is None:  # first processing: count the activity once
-            self.env.count_activity(event)
+            self.env.count_activity(
+                event, self.rule_set.streaks(event.type), self.facts.get(event.id), member
+            )
         explanations = []
         selection = self.selections.get(event.id)
         decisions, not_matched = evaluate_event(
