@@ -93,6 +93,11 @@ class Settings:
     VELOCITY_MAX_EVENTS_PER_DAY: int
     MAX_EVENT_AGE_DAYS: int
     NEGATIVE_BALANCE_POLICY: str
+    # Advocate score and levels (config/default.toml documents each).
+    ADVOCATE_WINDOW_DAYS: int
+    ADVOCATE_WEIGHTS: dict
+    ADVOCATE_LEVELS: dict
+    ADVOCATE_RECOMPUTE_INTERVAL_SECONDS: float
     # Consent and privacy (config/default.toml documents each).
     CONSENT_PURPOSES: dict
     PORTAL_LINK_REAUTH_SECONDS: int

@@ -116,3 +116,29 @@ class ReferralFlag(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     resolution: Mapped[str | None] = mapped_column(String(512), nullable=True)
+
+
+class AdvocateSignal(db.Model):
+    """How many signals of a kind a member had on a UTC day. Written as increments by the
+    transaction that holds the member's row lock (processing, the recompute)."""
+
+    __tablename__ = "advocate_signal"
+    __table_args__ = (Index("ix_advocate_signal_day", "day"),)
+
+    member_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # ISO date, UTC
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdvocateScore(db.Model):
+    """A scored member's current score and level (no row: not scored, the lowest level)."""
+
+    __tablename__ = "advocate_score"
+    __table_args__ = (Index("ix_advocate_score_level", "level", "score"),)
+
+    member_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[str] = mapped_column(String(32))
+    level_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -120,6 +120,13 @@ class MemberUpdated(Payload):
     attributes = fields.Dict(keys=fields.String())
 
 
+class AdvocateLevelChanged(Payload):
+    level = fields.String(required=True, validate=validate.Length(1, 32))
+    previous = fields.String(required=True, validate=validate.Length(1, 32))
+    score = fields.Integer(required=True, validate=validate.Range(min=0))
+    direction = fields.String(required=True, validate=validate.OneOf(("up", "down")))
+
+
 class SocialLinked(Payload):
     provider = fields.String(
         required=True,
@@ -266,6 +273,15 @@ _register(
     "The loyalty backend changed the member's tier or attributes.",
     lambda d: None,
     {"tier": "gold", "attributes": {"country": "DE"}},
+)
+_register(
+    "advocate.level_changed",
+    1,
+    AdvocateLevelChanged,
+    "A member's advocate level changed (ADVOCATE_LEVELS): recorded by Loyalty Social itself "
+    "when their advocate score crosses a threshold, so rules can pay on reaching a level.",
+    lambda d: f"advocate-level:{d['level']}",
+    {"level": "champion", "previous": "advocate", "score": 230, "direction": "up"},
 )
 
 

@@ -26,11 +26,13 @@ import logging
 
 from flask import current_app
 
+from ..advocates import scoring
 from ..consent.service import current_grants
 from ..extensions import db
 from ..identity import service as identity
 from ..ids import new_id
 from ..intake import service as intake
+from ..intake.committer import dispatch
 from ..logs import bind
 from ..metrics import AWARDS, EVENTS_PROCESSED
 from ..rewards import service as rewards
@@ -79,10 +81,13 @@ def _process_batch(event_ids: list[str]) -> None:
         return
     members = identity.lock_members([e.member_id for e in events])
     store_rule_set(rule_set)
-    Batch(events, members, rule_set).run()
+    batch = Batch(events, members, rule_set)
+    batch.run()
     db.session.commit()
     rule_set_stored(rule_set)
     EVENTS_PROCESSED.labels("processed").inc(len(events))
+    if batch.recorded:  # level changes: processed like any event (the sweeper if this fails)
+        dispatch(batch.recorded, current_app.config["PROCESS_BATCH_SIZE"])
 
 
 def _process_alone(event_id: str) -> bool:
@@ -202,8 +207,10 @@ class Batch:
         self.members = members
         self.rule_set = rule_set
         self.grants: list[rewards.Grant] = []
+        self.recorded: list[str] = []  # internal events recorded, dispatched after commit
 
     def run(self) -> None:
+        first = [e for e in self.events if e.outcome is None]  # counted once, ever
         by_type = self.rule_set.by_type
         listening = {e.id: self.rule_set.rules(e.type) for e in self.events}
         involved = list({r.id: r for rs in listening.values() for r in rs}.values())
@@ -260,6 +267,8 @@ class Batch:
         store.load(keys)
         self.evaluate_and_write(listening, involved, store)
         budgets.flush()
+        # Advocate signals and score, in this transaction (the members are locked).
+        self.recorded = scoring.count_events(first)
 
     def evaluate_and_write(self, listening: dict, involved: list, store: CounterStore) -> None:
         """Evaluate the events in order and write what they decided: per table one statement

@@ -79,7 +79,9 @@ def test_targeted_rule_on_linked_members_in_one_streamed_batch(pg_rapp, monkeypa
 
     statements = run_watching_statements(app, ids)
     reads = [s for s in statements if "FROM consent_record" in s or "FROM social_account" in s]
-    assert len(reads) == 2  # one query each for the whole batch, not one per member
+    # one query each for the whole batch, not one per member: consent to targeted rewards,
+    # linked networks, and consent to social activity use (the advocate score's reviews)
+    assert len(reads) == 3
     # Streamed: the awards went to the driver's pipeline, not through SQLAlchemy.
     assert not [s for s in statements if s.startswith("INSERT INTO award")]
     results = {event_id: outcome(app, event_id) for event_id in ids}
