@@ -9,6 +9,7 @@ one line and exit 1, never a traceback (``user_error``).
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from . import create_app
+from .audit import acting_as
 from .demo.handoff import HandoffUnavailable
 from .demo.launcher import DemoUnavailable
 from .errors import Problem
@@ -72,6 +74,13 @@ def _database_url(ctx: click.Context) -> str:
         return "DATABASE_URL"
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (a container): the uid says who
+        return str(os.getuid())
+
+
 class Cli(AppGroup):
     """A click group whose commands get the app from ``create_app`` (through Flask's
     ``ScriptInfo``), and whose user errors end as one line (see ``user_error``)."""
@@ -85,7 +94,8 @@ class Cli(AppGroup):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with acting_as(f"cli:{_os_user()}"):
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:

@@ -4,6 +4,7 @@ optionally ``models`` (tables) and ``cli.COMMANDS`` (operator commands)."""
 import importlib
 
 FEATURES = (
+    "audit",
     "access",
     "identity",
     "consent",

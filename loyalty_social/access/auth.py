@@ -4,6 +4,7 @@ import functools
 
 from flask import g, request
 
+from ..audit.actor import set_actor
 from ..errors import Problem
 from .service import authenticate
 
@@ -40,6 +41,8 @@ def require_scope(scope: str):
             if not principal.allows(scope):
                 raise Problem("forbidden", f"This endpoint needs the '{scope}' scope.")
             g.principal = principal
+            if "_audit_actor_token" not in g:
+                g._audit_actor_token = set_actor(f"key:{principal.name}")
             return view(*args, **kwargs)
 
         wrapper._required_scope = scope

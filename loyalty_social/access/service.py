@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from .. import audit
 from ..extensions import db
 from ..ids import new_id
 from ..timeutil import utcnow
@@ -52,6 +53,9 @@ def create_key(name: str, scopes: list[str]) -> str:
         created_at=utcnow(),
     )
     db.session.add(key)
+    audit.record(
+        "apikey.created", target=("api_key", key.id), after={"name": name, "scopes": key.scopes}
+    )
     db.session.commit()
     return f"{key.id}.{secret}"
 
@@ -72,7 +76,9 @@ def revoke_key(key_id: str) -> bool:
     key = db.session.get(ApiKey, key_id)
     if key is None:
         return False
-    key.revoked_at = key.revoked_at or utcnow()
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record("apikey.revoked", target=("api_key", key.id), before={"name": key.name})
     db.session.commit()
     return True
 

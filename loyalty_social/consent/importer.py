@@ -20,7 +20,9 @@ from datetime import datetime, timedelta
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import and_, bindparam, select, tuple_, update
 
+from .. import audit
 from ..extensions import db
+from ..ids import new_id
 from ..outbound import publish
 from ..sql import insert_ignoring_duplicates, insert_rows, run_insert
 from ..timeutil import isoformat, utcnow
@@ -198,6 +200,12 @@ def write(rows: list[dict], actor: str, progress: Callable[[int], None] | None =
             progress(len(chunk))
     if progress and len(rows) > len(events):
         progress(len(rows) - len(events))
+    # One row for the import: each decision is itself evidence in consent_event.
+    audit.record(
+        "consent.imported",
+        target=("consent_import", new_id("cim")),
+        after={"lines": len(rows), "new": new, "states_changed": changed},
+    )
     return Result(lines=len(rows), new=new, states_changed=changed)
 
 

@@ -9,7 +9,7 @@ import time
 from flask import current_app
 from sqlalchemy import select
 
-from .. import crypto
+from .. import audit, crypto
 from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
@@ -49,6 +49,11 @@ def add_subscription(
         created_at=utcnow(),
     )
     db.session.add(subscription)
+    audit.record(
+        "subscription.created",
+        target=("subscription", subscription.id),
+        after={"url": url, "event_types": subscription.event_types},
+    )
     db.session.commit()
     forget_subscribers()
     return subscription, secret
@@ -68,7 +73,14 @@ def get_subscription(subscription_id: str) -> Subscription:
 def disable_subscription(subscription_id: str) -> Subscription:
     """Stop sending to it (its past deliveries stay inspectable; pending ones fail)."""
     found = get_subscription(subscription_id)
-    found.enabled = False
+    if found.enabled:
+        found.enabled = False
+        audit.record(
+            "subscription.disabled",
+            target=("subscription", subscription_id),
+            before={"enabled": True},
+            after={"enabled": False},
+        )
     db.session.commit()
     forget_subscribers()
     return found

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from flask import current_app
 
-from .. import crypto
+from .. import audit, crypto
 from ..extensions import db
 from ..ids import new_id
 from ..timeutil import utcnow
@@ -75,6 +75,16 @@ def add_source(
         _add_secret(name, secret)
     else:
         secret = None
+    audit.record(
+        "source.created",
+        target=("source", name),
+        after={
+            "max_evidence": max_evidence,
+            "rate_limit": rate_limit,
+            "rate_burst": rate_burst,
+            "signing": ["secret"] * bool(secret) + ["public_key"] * bool(public_key),
+        },
+    )
     db.session.commit()
     return secret
 
@@ -116,6 +126,9 @@ def rotate_secret(name: str, grace_hours: float = 24.0) -> str:
             existing.expires_at = expires
     secret = generate_secret()
     _add_secret(name, secret)
+    audit.record(
+        "source.secret_rotated", target=("source", name), after={"grace_hours": grace_hours}
+    )
     db.session.commit()
     return secret
 
@@ -130,6 +143,9 @@ def rotate_public_key(name: str, new_key: str, grace_hours: float = 24.0) -> Non
         if existing.expires_at is None or existing.expires_at > expires:
             existing.expires_at = expires
     _add_public_key(name, new_key)
+    audit.record(
+        "source.public_key_rotated", target=("source", name), after={"grace_hours": grace_hours}
+    )
     db.session.commit()
 
 
@@ -137,7 +153,14 @@ def set_enabled(name: str, enabled: bool) -> None:
     source = db.session.get(Source, name)
     if source is None:
         raise SourceError(f"no source {name!r}")
+    before = source.enabled
     source.enabled = enabled
+    audit.record(
+        "source.enabled" if enabled else "source.disabled",
+        target=("source", name),
+        before={"enabled": before},
+        after={"enabled": enabled},
+    )
     db.session.commit()
 
 

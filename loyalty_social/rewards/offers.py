@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from .. import audit
 from ..delivery import outbox
 from ..errors import Problem
 from ..extensions import db
@@ -41,6 +42,7 @@ def create_offer(data: dict, actor: str | None = None) -> Offer:
         created_by=actor,
     )
     db.session.add(offer)
+    audit.record("offer.created", target=("offer", offer.id), after=data)
     db.session.commit()
     return offer
 
@@ -62,7 +64,14 @@ def list_offers() -> list[Offer]:
 
 def set_offer_status(offer_id: str, status: str) -> Offer:
     offer = get_offer(offer_id)
+    before = offer.status
     offer.status = status
+    audit.record(
+        "offer.status_changed",
+        target=("offer", offer_id),
+        before={"status": before},
+        after={"status": status},
+    )
     db.session.commit()
     return offer
 
@@ -101,6 +110,8 @@ def import_codes(offer_id: str, codes: list[str]) -> int:
                 ["offer_id", "code"],
             )
         )
+    # The codes themselves are secrets handed to members: the log keeps counts only.
+    audit.record("offer.codes_imported", target=("offer", offer_id), after={"added": added})
     db.session.commit()
     return added
 

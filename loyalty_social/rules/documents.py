@@ -8,6 +8,7 @@ from datetime import datetime
 
 from marshmallow import ValidationError
 
+from .. import audit
 from ..extensions import db
 from ..rewards.offers import offer_exists
 from ..timeutil import isoformat
@@ -161,18 +162,29 @@ def _check_campaign(doc: dict) -> None:
             )
 
 
-def _record_version(rule: Rule, change: str, actor: str | None, now) -> None:
+def audit_state(rule: Rule) -> dict:
+    """What the audit log keeps of a rule before and after a change."""
+    return {**json_safe(document(rule)), "status": rule.status, "version": rule.version}
+
+
+def _record_version(
+    rule: Rule, change: str, actor: str | None, now, action: str, before: dict | None = None
+) -> None:
+    """The rule's own history (a version) and the audit log's row, in the same write."""
+    snapshot = json_safe(document(rule))
     db.session.add(
         RuleVersion(
             rule_id=rule.id,
             version=rule.version,
             status=rule.status,
-            snapshot=json_safe(document(rule)),
+            snapshot=snapshot,
             change=change[:200],
             changed_by=actor,
             changed_at=now,
         )
     )
+    after = {**snapshot, "status": rule.status, "version": rule.version}
+    audit.record(action, target=("rule", rule.id), before=before, after=after)
 
 
 def compile_saved(rule: Rule) -> CompiledRule:

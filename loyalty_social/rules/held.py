@@ -4,6 +4,7 @@ moment it is paid: approval checks it again, and a withdrawal rejects the member
 
 from __future__ import annotations
 
+from .. import audit
 from ..consent.service import has_consent
 from ..errors import Problem
 from ..extensions import db
@@ -43,6 +44,12 @@ def reject_held(award_id: str, actor: str | None, reason: str):
     store = CounterStore()
     release_award(award, store)
     store.flush()
+    audit.record(
+        "award.rejected",
+        target=("award", award_id),
+        before={"status": "held"},
+        after={"status": award.status, "reason": reason},
+    )
     db.session.commit()
     return award
 
@@ -59,6 +66,12 @@ def approve_held(award_id: str, actor: str | None):
             "targeted rewards now: it was not paid and stays held (reject it, or approve it "
             "once the member consents again).",
         )
+    audit.record(
+        "award.approved",
+        target=("award", award_id),
+        before={"status": "held"},
+        after={"status": award.status, "points": award.points},
+    )
     db.session.commit()
     return award
 

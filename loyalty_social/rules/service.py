@@ -6,6 +6,7 @@ of active rules (``active``), which is how evaluation reads rules.
 
 from __future__ import annotations
 
+from .. import audit
 from ..extensions import db
 from ..ids import new_id
 from ..intake.catalogue import EVIDENCE_LEVELS, known_types
@@ -17,6 +18,7 @@ from .documents import (
     _apply,
     _check_campaign,
     _record_version,
+    audit_state,
     validate_document,
 )
 from .models import Campaign, Rule, RuleVersion
@@ -28,6 +30,8 @@ TRANSITIONS = {
     "paused": {"active", "archived"},
     "archived": set(),
 }
+
+STATUS_ACTIONS = {"active": "rule.activated", "paused": "rule.paused", "archived": "rule.archived"}
 
 # --- Saving --------------------------------------------------------------------------------
 
@@ -55,7 +59,7 @@ def create_rule(
     _apply(rule, doc)
     db.session.add(rule)
     db.session.flush()
-    _record_version(rule, f"created ({status})", actor, now)
+    _record_version(rule, f"created ({status})", actor, now, "rule.created")
     db.session.commit()
     forget_cached_rules()
     return rule
@@ -94,11 +98,12 @@ def update_rule(
     doc = doc if loaded else validate_document(doc)
     _check_campaign(doc)
     now = utcnow()
+    before = audit_state(rule)
     _apply(rule, doc)
     rule.version += 1
     rule.updated_at = now
     rule.updated_by = actor
-    _record_version(rule, note or "definition changed", actor, now)
+    _record_version(rule, note or "definition changed", actor, now, "rule.updated", before)
     db.session.commit()
     forget_cached_rules()
     return rule
@@ -113,12 +118,15 @@ def set_status(rule_id: str, status: str, actor: str | None = None, note: str | 
             f"a {rule.status} rule cannot become {status} (allowed: {allowed})", status=409
         )
     now = utcnow()
+    before = audit_state(rule)
     previous = rule.status
     rule.status = status
     rule.version += 1
     rule.updated_at = now
     rule.updated_by = actor
-    _record_version(rule, note or f"{previous} -> {status}", actor, now)
+    _record_version(
+        rule, note or f"{previous} -> {status}", actor, now, STATUS_ACTIONS[status], before
+    )
     db.session.commit()
     forget_cached_rules()
     return rule
@@ -181,6 +189,7 @@ def create_campaign(data: dict, actor: str | None = None) -> Campaign:
         created_by=actor,
     )
     db.session.add(campaign)
+    audit.record("campaign.created", target=("campaign", campaign.id), after=data)
     db.session.commit()
     return campaign
 

@@ -2,7 +2,7 @@
 referrals credited through them and referral flags for review
 
 Revision ID: 0012_advocates_links
-Revises: 0009_portal_sessions
+Revises: 0010_audit
 Create Date: 2026-12-03 21:30:00
 
 """
@@ -14,7 +14,7 @@ import loyalty_social.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = "0012_advocates_links"
-down_revision = "0009_portal_sessions"
+down_revision = "0010_audit"
 branch_labels = None
 depends_on = None
 
