@@ -13,6 +13,7 @@ FEATURES = (
     "rewards",
     "delivery",
     "advocates",
+    "timeline",
     "portal",
 )
 

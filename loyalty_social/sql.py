@@ -5,7 +5,18 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 import orjson
-from sqlalchemy import JSON, String, bindparam, cast, event, func, literal_column, select
+from sqlalchemy import (
+    JSON,
+    String,
+    and_,
+    bindparam,
+    cast,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -194,6 +205,27 @@ def newest_first_page(model, filters: dict, after: str | None, limit: int, *cond
     rows = list(db.session.scalars(query))
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_after
+
+
+def timeline_rows(query, at_column, id_column, source: str, cursor, limit: int) -> list:
+    """One source's rows of a merged timeline, newest first, after ``cursor`` (``(at, source,
+    id)`` of the last item shown). The timeline's order is time, then source, then id, all
+    descending, so items with equal timestamps keep one stable order across pages. Ids compare
+    bytewise (PostgreSQL: ``COLLATE "C"``), as Python compares them when merging."""
+    from .extensions import db
+
+    ident = id_column
+    if db.session.get_bind().dialect.name == "postgresql" and isinstance(id_column.type, String):
+        ident = id_column.collate("C")
+    if cursor is not None:
+        at, after_source, after_id = cursor
+        if source < after_source:
+            query = query.where(at_column <= at)
+        elif source > after_source:
+            query = query.where(at_column < at)
+        else:
+            query = query.where(or_(at_column < at, and_(at_column == at, ident < after_id)))
+    return list(db.session.scalars(query.order_by(at_column.desc(), ident.desc()).limit(limit)))
 
 
 # --- Errors that pass by themselves ---------------------------------------------------------

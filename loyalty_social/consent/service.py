@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from ..extensions import db
 from ..ids import new_id
 from ..outbound import publish
+from ..sql import timeline_rows
 from ..timeutil import isoformat, utcnow
 from . import policies
 from .models import ConsentEvent, ConsentRecord
@@ -187,3 +188,22 @@ def history(member_id: str, purpose: str | None = None) -> list[ConsentEvent]:
         policies.check(purpose)
         query = query.where(ConsentEvent.purpose == purpose)
     return list(db.session.scalars(query))
+
+
+def member_timeline(member_id: str, cursor, limit: int) -> list[dict]:
+    """The member's consent changes for their timeline, newest first."""
+    query = db.select(ConsentEvent).where(ConsentEvent.member_id == member_id)
+    return [
+        {
+            "at": event.at,
+            "source": "consent",
+            "id": event.id,
+            "kind": f"consent_{event.action}",
+            "purpose": event.purpose,
+            "via": event.source,
+            "policy_version": event.policy_version,
+        }
+        for event in timeline_rows(
+            query, ConsentEvent.at, ConsentEvent.id, "consent", cursor, limit
+        )
+    ]

@@ -22,7 +22,7 @@ from ..ids import new_id
 from ..intake.committer import dispatch
 from ..intake.internal import record_internal_event, redact_internal_event
 from ..intake.service import list_events
-from ..sql import insert_ignoring_duplicates
+from ..sql import insert_ignoring_duplicates, timeline_rows
 from ..timeutil import isoformat, utcnow
 from . import providers
 from .models import IdentityFlag, IdentityReward, SocialAccount
@@ -288,3 +288,23 @@ def _redact_linked_event(account: SocialAccount) -> None:
         account.subject,
         "hmac:" + crypto.identity_hash(account.provider, account.subject),
     )
+
+
+def member_timeline(member_id: str, cursor, limit: int) -> list[dict]:
+    """The member's linked social accounts for their timeline (when linked), newest first:
+    the network and handle, never the subject, e-mail or tokens."""
+    query = db.select(SocialAccount).where(SocialAccount.member_id == member_id)
+    rows = timeline_rows(query, SocialAccount.linked_at, SocialAccount.id, "account", cursor, limit)
+    return [
+        {
+            "at": account.linked_at,
+            "source": "account",
+            "id": account.id,
+            "kind": "account_linked",
+            "provider": account.provider,
+            "handle": account.handle,
+            "status": account.status,
+            "unlinked_at": account.unlinked_at,
+        }
+        for account in rows
+    ]

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, or_, text, update
 from ..errors import Problem
 from ..extensions import db
 from ..queue import enqueue, oldest_live_job
-from ..sql import newest_first_page, rows_json, run_write
+from ..sql import newest_first_page, rows_json, run_write, timeline_rows
 from ..storable import MESSAGE as STORABLE_MESSAGE
 from ..storable import is_storable, unstorable_fields
 from ..timeutil import utcnow
@@ -307,3 +307,28 @@ def oldest_pending_age() -> list[tuple[tuple[str, ...], float]]:
     if oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
     return [((), max(0.0, (utcnow() - oldest).total_seconds()))]
+
+
+def member_timeline(member_id: str, cursor, limit: int) -> list[dict]:
+    """The member's activities for their timeline, newest received first (``social.linked``
+    is the linked account's own item)."""
+    query = db.select(ActivityEvent).where(
+        ActivityEvent.member_id == member_id, ActivityEvent.type != "social.linked"
+    )
+    rows = timeline_rows(
+        query, ActivityEvent.received_at, ActivityEvent.id, "activity", cursor, limit
+    )
+    return [
+        {
+            "at": event.received_at,
+            "source": "activity",
+            "id": event.id,
+            "kind": "level_changed" if event.type == "advocate.level_changed" else "activity",
+            "type": event.type,
+            "occurred_at": event.occurred_at,
+            "evidence": event.evidence,
+            "status": event.status,
+            "data": event.data,
+        }
+        for event in rows
+    ]

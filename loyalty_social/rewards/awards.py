@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..errors import Problem
 from ..extensions import db
 from ..identity import service as identity
+from ..sql import timeline_rows
 from ..timeutil import utcnow
 from .models import Award
 from .service import Grant, credit, reverse
@@ -87,3 +88,21 @@ def admin_reverse(award_id: str, reason: str, actor: str | None) -> Award:
     reverse([award_id], None, f"reversed by {actor or 'an admin'}: {reason}", actor)
     db.session.refresh(award)
     return award
+
+
+def member_timeline(member_id: str, cursor, limit: int) -> list[dict]:
+    """The member's awards for their timeline, newest first."""
+    query = db.select(Award).where(Award.member_id == member_id)
+    return [
+        {
+            "at": award.created_at,
+            "source": "award",
+            "id": award.id,
+            "kind": "award",
+            "points": award.points,
+            "status": award.status,
+            "rule_id": award.rule_id,
+            "event_id": award.event_id,
+        }
+        for award in timeline_rows(query, Award.created_at, Award.id, "award", cursor, limit)
+    ]

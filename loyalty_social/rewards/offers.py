@@ -18,7 +18,7 @@ from ..delivery import outbox
 from ..errors import Problem
 from ..extensions import db
 from ..ids import new_id
-from ..sql import insert_ignoring_duplicates
+from ..sql import insert_ignoring_duplicates, timeline_rows
 from ..timeutil import isoformat, utcnow
 from .models import Offer, OfferCode, OfferGrant
 
@@ -234,3 +234,27 @@ def redeem(member_id: str, grant_id: str) -> dict:
     view = _grant_view(grant, offer, now)
     db.session.commit()
     return view
+
+
+def member_timeline(member_id: str, cursor, limit: int) -> list[dict]:
+    """The member's offer grants for their timeline, newest first."""
+    query = db.select(OfferGrant).where(OfferGrant.member_id == member_id)
+    grants = timeline_rows(query, OfferGrant.granted_at, OfferGrant.id, "offer", cursor, limit)
+    names = {
+        offer.id: offer
+        for offer in db.session.scalars(
+            db.select(Offer).where(Offer.id.in_({g.offer_id for g in grants}))
+        )
+    }
+    return [
+        {
+            "at": grant.granted_at,
+            "source": "offer",
+            "id": grant.id,
+            "kind": "offer_granted",
+            "offer_id": grant.offer_id,
+            "name": names[grant.offer_id].name if grant.offer_id in names else None,
+            "status": grant.status,
+        }
+        for grant in grants
+    ]
