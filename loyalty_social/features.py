@@ -6,6 +6,7 @@ import importlib
 FEATURES = (
     "audit",
     "access",
+    "analytics",
     "identity",
     "consent",
     "intake",

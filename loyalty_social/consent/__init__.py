@@ -2,7 +2,10 @@
 
 
 def init_app(app) -> None:
+    from ..analytics import sources
     from ..extensions import api
+    from . import figures
     from .api import consents_api
 
     api.register_blueprint(consents_api)
+    sources.register(app, figures.SOURCE)

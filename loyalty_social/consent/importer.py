@@ -28,7 +28,7 @@ from ..sql import insert_ignoring_duplicates, insert_rows, run_insert
 from ..timeutil import isoformat, utcnow
 from . import policies
 from .models import ConsentEvent, ConsentRecord
-from .service import withdrawn
+from .service import count_decision, withdrawn
 
 FORMATS = ("csv", "jsonl")
 CHUNK = 1000
@@ -223,9 +223,9 @@ def _advance(events: list[dict], connection) -> int:
         return 0
     table = ConsentRecord.__table__
     current = {
-        (m, p): at
-        for m, p, at in connection.execute(
-            select(table.c.member_id, table.c.purpose, table.c.updated_at).where(
+        (m, p): (at, granted)
+        for m, p, at, granted in connection.execute(
+            select(table.c.member_id, table.c.purpose, table.c.updated_at, table.c.granted).where(
                 tuple_(table.c.member_id, table.c.purpose).in_(list(newest))
             )
         )
@@ -244,8 +244,10 @@ def _advance(events: list[dict], connection) -> int:
         }
         if key not in current:
             inserts.append(state)
-        elif event["at"] > current[key]:
+            count_decision(key[1], None, state["granted"], event["at"])
+        elif event["at"] > current[key][0]:
             updates.append({f"new_{k}": v for k, v in state.items()})
+            count_decision(key[1], current[key][1], state["granted"], event["at"])
     if inserts:
         run_insert(connection, insert_rows(connection, table, list(inserts[0])), inserts)
     if updates:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
+from ..analytics import rollups
 from ..extensions import db
 from ..ids import new_id
 from ..outbound import publish
@@ -73,6 +74,12 @@ def current_grants(member_ids: list[str], purpose: str) -> dict[str, ConsentReco
     return {record.member_id: record for record in db.session.scalars(query)}
 
 
+def consenting(member_ids: list[str], purpose: str) -> set[str]:
+    """Of these members, those whose consent to ``purpose`` counts now (e.g. to be shown
+    among top advocates)."""
+    return set(current_grants(member_ids, purpose)) if member_ids else set()
+
+
 def set_consent(
     member_id: str,
     purpose: str,
@@ -107,6 +114,7 @@ def set_consent(
     )
     db.session.add(event)
     record = db.session.get(ConsentRecord, (member_id, purpose), with_for_update=True)
+    count_decision(purpose, record.granted if record is not None else None, granted, now)
     if record is None:
         record = ConsentRecord(member_id=member_id, purpose=purpose)
         db.session.add(record)
@@ -121,6 +129,16 @@ def set_consent(
     if not granted:
         withdrawn(purpose, [member_id])
     return record
+
+
+def count_decision(purpose: str, before: bool | None, granted: bool, now) -> None:
+    """Analytics: a first decision, an opt-in (not granted -> granted), an opt-out."""
+    if before is None:
+        rollups.add(db.session, "consent.decided", now, purpose)
+    if granted and not before:
+        rollups.add(db.session, "consent.opt_in", now, purpose)
+    elif before and not granted:
+        rollups.add(db.session, "consent.opt_out", now, purpose)
 
 
 def changed_payload(event: ConsentEvent) -> dict:

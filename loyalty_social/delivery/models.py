@@ -19,6 +19,7 @@ EVENT_TYPES = (
     "social.linked",
     "social.unlinked",
     "consent.changed",
+    "budget.threshold_reached",
 )
 STATUSES = ("pending", "delivered", "failed", "dead")
 GIVEN_UP = ("failed", "dead")

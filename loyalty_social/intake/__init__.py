@@ -2,13 +2,15 @@
 
 
 def init_app(app) -> None:
+    from ..analytics import sources
     from ..extensions import api
     from ..metrics import register_gauge
-    from . import endpoint, service
+    from . import endpoint, figures, service
     from .api import events_api
 
     endpoint.init_app(app)
     api.register_blueprint(events_api)
+    sources.register(app, figures.SOURCE)
     register_gauge(
         app,
         "loyalty_social_events",

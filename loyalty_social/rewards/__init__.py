@@ -2,9 +2,12 @@
 
 
 def init_app(app) -> None:
+    from ..analytics import sources
     from ..extensions import api
+    from . import figures
     from .api import awards_api, members_api, offers_api
 
     api.register_blueprint(members_api)
     api.register_blueprint(awards_api)
     api.register_blueprint(offers_api)
+    sources.register(app, figures.SOURCE)

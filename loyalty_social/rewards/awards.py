@@ -10,7 +10,7 @@ from ..identity import service as identity
 from ..sql import timeline_rows
 from ..timeutil import utcnow
 from .models import Award
-from .service import Grant, credit, reverse
+from .service import Grant, credit, event_networks, reverse
 
 
 def get_award(award_id: str, lock: bool = False) -> Award:
@@ -36,6 +36,7 @@ def approve(award_id: str, actor: str | None) -> Award:
         award_id=award.id,
         offers=offers,
         consent_ref=award.consent_ref,
+        network=event_networks({award.event_id}).get(award.event_id, ""),
     )
     db.session.flush()
     credit([item], now, actor)

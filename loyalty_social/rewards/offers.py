@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from .. import audit
+from ..analytics import rollups
 from ..delivery import outbox
 from ..errors import Problem
 from ..extensions import db
@@ -176,6 +177,7 @@ def grant_offer(offer_id: str, member_id: str, award_id: str | None, now=None) -
         )
     )
     db.session.flush()
+    rollups.add(db.session, "offers.granted", now, offer_id)
     outbox.record_offer_grant(
         grant_id,
         member_id,
@@ -229,6 +231,7 @@ def redeem(member_id: str, grant_id: str) -> dict:
         raise Problem("offer-not-redeemable", "The offer expired.")
     grant.status, grant.redeemed_at = "redeemed", now
     db.session.flush()
+    rollups.add(db.session, "offers.redeemed", now, grant.offer_id)
     outbox.record_offer_redemption(grant.id, member_id, grant.offer_id)
     offer = db.session.get(Offer, grant.offer_id)
     view = _grant_view(grant, offer, now)

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field, replace
 
 from flask import current_app
 
+from ..analytics import rollups
 from ..delivery import outbox, subscriptions
 from ..extensions import db
 from ..ids import OrderedIds, new_id
+from ..intake.models import ActivityEvent
 from ..sql import (
     insert_ignoring_duplicates,
     insert_rows,
@@ -51,6 +53,7 @@ class Grant:
     offers: tuple[str, ...] = ()
     details: dict = field(default_factory=dict)
     reason: str | None = None
+    network: str = ""  # the event's network ('' for none): analytics counts points by it
 
 
 def grant(item: Grant) -> str | None:
@@ -109,6 +112,10 @@ def pay(items: list[Grant], *, new_events: bool = False, balances=None) -> list[
             result.append(item.award_id)
             if item.status == "granted":
                 credits.append(item)
+            else:
+                rollups.add(
+                    db.session, "awards.held", now, item.rule_id, item.network, 1, item.points
+                )
         else:
             result.append(None)
     credit(credits, now, balances=balances)
@@ -133,6 +140,8 @@ def credit(items: list[Grant], now, actor: str | None = None, balances=None) -> 
         raise ValueError("balances given without every credited member's")
     entries = []
     for item in items:
+        rollups.add(db.session, "points", now, item.rule_id, item.network, 1, item.points)
+        rollups.add_member(db.session, item.member_id, item.points, 1)
         if item.points:
             state = balances[item.member_id]
             entries.append(_entry(item, "award", item.points, None, now, actor))
@@ -181,8 +190,12 @@ def reverse(
     now = utcnow()
     policy = current_app.config["NEGATIVE_BALANCE_POLICY"]
     balances = member_balances({a.member_id for a in awards})
+    networks = event_networks({a.event_id for a in awards})
     entries = []
     for award in awards:
+        network = networks.get(award.event_id, "")
+        rollups.add(db.session, "points.reversed", now, award.rule_id, network, 1, award.points)
+        rollups.add_member(db.session, award.member_id, -award.points, -1)
         award.status = "reversed"
         award.reversed_at = now
         award.reason = reason
@@ -211,6 +224,17 @@ def reverse(
     reversed_ids = [a.id for a in awards]
     outbox.record_reversal(awards, event_id or awards[0].event_id, reason)
     return reversed_ids
+
+
+def event_networks(event_ids: set[str]) -> dict[str, str]:
+    """The network each event names ('' for none): what analytics counts points by."""
+    if not event_ids:
+        return {}
+    network = ActivityEvent.data["network"].as_string()
+    rows = db.session.execute(
+        db.select(ActivityEvent.id, network).where(ActivityEvent.id.in_(sorted(event_ids)))
+    )
+    return {event_id: value or "" for event_id, value in rows}
 
 
 def reverse_object(member_id: str, object_key: str, event_id: str, reason: str) -> list[str]:

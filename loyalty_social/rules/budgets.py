@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, update
 
 from ..extensions import db
+from . import budget_alerts
 from .compiled import CompiledRule
 from .models import Campaign, Rule
 
@@ -89,7 +90,9 @@ class Budgets:
         delta[1] += count
 
     def flush(self) -> None:
+        """Write the net changes; then raise the alerts (80 %, 100 %) the spending crossed."""
         connection = db.session.connection()
+        spent = {key for key, (points, count) in self.deltas.items() if points > 0 or count > 0}
         for kind, model in (("rule", Rule), ("campaign", Campaign)):
             changes = [
                 {"b_id": row_id, "b_points": points, "b_count": count}
@@ -108,6 +111,8 @@ class Budgets:
                 )
                 connection.execute(statement, changes)
         self.deltas.clear()
+        if spent:
+            budget_alerts.check(self.rows, spent)
 
 
 def _budget_words(points, count) -> str:

@@ -131,3 +131,19 @@ class RuleSetSnapshot(db.Model):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     gates: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BudgetAlert(db.Model):
+    """A rule's or campaign's budget reached a threshold (80 or 100 percent): raised once per
+    threshold and budget ``period`` (the budget's values: a changed budget is a new period),
+    its outbound event written by the transaction that inserted the row."""
+
+    __tablename__ = "budget_alert"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # rule | campaign
+    target_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    threshold: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spent_points: Mapped[int] = mapped_column(Integer)
+    spent_count: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -27,6 +27,7 @@ import logging
 from flask import current_app
 
 from ..advocates import scoring
+from ..analytics import rollups
 from ..consent.service import current_grants
 from ..extensions import db
 from ..identity import service as identity
@@ -188,6 +189,12 @@ class ProcessingEnv(Env):
             self.offers.take(member_id, offer_ids)
 
 
+def network_of(event) -> str:
+    """The social network an event names, for analytics ('' when it names none)."""
+    network = (event.data or {}).get("network") if isinstance(event.data, dict) else None
+    return network if isinstance(network, str) else ""
+
+
 def existing_awards(events) -> set[tuple[str, str]]:
     """(rule, event) pairs already paid for these events. Awards are written only in the
     transaction that marks their event processed, so an event never processed before
@@ -319,6 +326,7 @@ class Batch:
             self.env.count_activity(
                 event, self.rule_set.streaks(event.type), self.facts.get(event.id), member
             )
+            rollups.add(db.session, "events", event.received_at, event.type, event.source_name)
         explanations = []
         selection = self.selections.get(event.id)
         decisions, not_matched = evaluate_event(
@@ -357,6 +365,7 @@ class Batch:
                         ),
                     },
                     reason=decision.reason if decision.result == "held" else None,
+                    network=network_of(event),
                 )
                 self.grants.append(grant)
                 entry = {

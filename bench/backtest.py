@@ -1,0 +1,162 @@
+"""Backtest throughput: stored events a backtest evaluates per second (no writes but its
+progress), against the goal of 20,000/s.
+
+    .venv/bin/python bench/backtest.py [--events 200000] [--members 20000]
+
+PostgreSQL (DATABASE_URL, or a throwaway server like the tests start): a fresh database,
+``--events`` processed events of the catalogue's earning types received over 30 days (stored
+in bulk, as evaluate.py does), then a backtest of a rule with a condition, a daily limit and
+a budget over the whole window, run in this process as the job runs it (``backtest.run``).
+Output: stdout and bench/results/backtest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import machine, save_json  # noqa: E402
+from evaluate import TYPES, config, payload, seed_members  # noqa: E402
+
+GOAL = 20_000
+START = datetime(2026, 10, 1, tzinfo=UTC)
+
+RULE = {
+    "name": "bench backtest",
+    "event_types": ["review.published", "social.shared"],
+    "conditions": {
+        "all": [
+            {"field": "member.attributes.segment", "op": "lt", "value": 25},
+            {"field": "event.evidence", "op": "in", "value": ["verified", "confirmed"]},
+        ]
+    },
+    "rewards": [{"kind": "fixed", "points": 15}],
+    "limits": {"per_member": [{"period": "day", "count": 3}]},
+    "budget": {"points": 10**9},
+}
+
+
+def store(app, members: list[str], count: int) -> None:
+    """``count`` processed events spread over 30 days, in bulk."""
+    from loyalty_social.extensions import db
+    from loyalty_social.ids import new_id
+    from loyalty_social.intake.catalogue import lookup
+    from loyalty_social.intake.models import ActivityEvent
+
+    step = 30 * 86400 / count
+    with app.app_context():
+        rows = []
+        for i in range(count):
+            event_type = random.choice(TYPES)
+            data = payload(event_type, i)
+            at = START + timedelta(seconds=i * step)
+            rows.append(
+                {
+                    "id": new_id("evt"),
+                    "source_name": "backend",
+                    "webhook_id": uuid.uuid4().hex,
+                    "type": event_type,
+                    "type_version": 1,
+                    "member_id": random.choice(members),
+                    "occurred_at": at,
+                    "received_at": at,
+                    "evidence": "verified",
+                    "evidence_claimed": "verified",
+                    "object_key": lookup(event_type, 1).object_key(data),
+                    "data": data,
+                    "body_sha256": "0" * 64,
+                    "status": "processed",
+                    "attempts": 1,
+                    "outcome": {},
+                }
+            )
+            if len(rows) == 10_000:
+                db.session.execute(ActivityEvent.__table__.insert(), rows)
+                db.session.commit()
+                rows = []
+        if rows:
+            db.session.execute(ActivityEvent.__table__.insert(), rows)
+            db.session.commit()
+        db.session.remove()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--members", type=int, default=20_000)
+    args = parser.parse_args()
+
+    import sqlalchemy as sa
+
+    from tests.conftest import migrate
+    from tests.services import postgres_server_url
+
+    pg_url, pg_server = postgres_server_url()
+    name = f"ls_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        pg_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    database_url = pg_url.rsplit("/", 1)[0] + f"/{name}"
+    cfg = config(database_url, "")
+    try:
+        migrate(cfg)
+        from loyalty_social import create_app
+        from loyalty_social.extensions import db
+        from loyalty_social.intake.sources import add_source
+        from loyalty_social.rules import backtest, service
+
+        app = create_app(cfg)
+        with app.app_context():
+            add_source("backend", max_evidence="verified")
+        members = [f"M-{i}" for i in range(args.members)]
+        seed_members(app, members)
+        store(app, members, args.events)
+        with sa.create_engine(
+            database_url.replace("postgresql://", "postgresql+psycopg://", 1),
+            isolation_level="AUTOCOMMIT",
+        ).connect() as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        with app.app_context():
+            rule_id = service.create_rule(RULE, actor="bench", status="draft").id
+            backtest_id = backtest.start(rule_id, START, START + timedelta(days=31))
+            started = time.perf_counter()
+            done = backtest.run(backtest_id)
+            elapsed = time.perf_counter() - started
+            report = done.report
+            db.session.remove()
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+        if pg_server:
+            pg_server.cleanup()
+    scanned = report["totals"]["events"]
+    result = {
+        "machine": machine(),
+        "args": vars(args),
+        "scanned": scanned,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(scanned / elapsed),
+        "goal_events_per_s": GOAL,
+        "awards": report["totals"]["awards"],
+        "points": report["totals"]["points"],
+    }
+    print(json.dumps(result, indent=2))
+    save_json("backtest.json", result)
+    return 0 if result["events_per_s"] >= GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

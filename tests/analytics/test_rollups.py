@@ -1,0 +1,175 @@
+"""Rollups kept by the write paths: what processing, reversals, approvals, offers and consent
+add, in their own transaction, once; and a rebuild from history gives the same figures."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from loyalty_social.analytics import rebuild, report
+from loyalty_social.analytics.models import DailyRollup, MemberRollup
+from loyalty_social.consent.service import set_consent
+from loyalty_social.extensions import db
+from loyalty_social.rules.held import approve_held
+
+from ..rules.conftest import make_rule, process, review, send, share, store
+
+TODAY = datetime.now(UTC).date()
+
+
+def table(app) -> tuple[dict, dict]:
+    """Everything in the rollups: daily rows and member totals."""
+    with app.app_context():
+        daily = {
+            (r.metric, r.day, r.key, r.key2): (r.count, r.amount)
+            for r in db.session.scalars(select(DailyRollup))
+            if r.count or r.amount
+        }
+        members = {
+            r.member_id: (r.points, r.awards)
+            for r in db.session.scalars(select(MemberRollup))
+            if r.points or r.awards
+        }
+        db.session.remove()
+        return daily, members
+
+
+def totals(app, chart) -> dict:
+    with app.app_context():
+        rows = report.series(chart)["rows"]
+        db.session.remove()
+    found: dict = {}
+    for row in rows:
+        found[row["key"]] = (
+            found.get(row["key"], (0, 0))[0] + row["count"],
+            found.get(row["key"], (0, 0))[1] + row["amount"],
+        )
+    return found
+
+
+def rebuilt_equals_incremental(app) -> None:
+    before = table(app)
+    with app.app_context():
+        rebuild.rebuild()
+        db.session.remove()
+    assert table(app) == before
+
+
+def test_processing_counts_points_by_rule_and_network_once(any_app):
+    app = any_app
+    rule_id = make_rule(
+        app, event_types=["social.shared"], rewards=[{"kind": "fixed", "points": 7}]
+    )
+    ids = [
+        store(app, "social.shared", "M-1", share(network="x")),
+        store(app, "social.shared", "M-2", share(network="instagram")),
+        store(app, "social.shared", "M-1", share(network="x")),
+        store(app, "review.published", "M-3", review()),  # no rule listens: counted, pays nothing
+    ]
+    process(app, *ids)
+    process(app, *ids)  # a second run (RQ retry, sweeper) adds nothing
+    assert totals(app, "points-by-rule") == {rule_id: (3, 21)}
+    assert totals(app, "points-by-network") == {"x": (2, 14), "instagram": (1, 7)}
+    assert totals(app, "events-by-type") == {"social.shared": (3, 0), "review.published": (1, 0)}
+    assert totals(app, "events-by-source") == {"backend": (4, 0)}
+    daily, members = table(app)
+    assert members == {"M-1": (14, 2), "M-2": (7, 1)}
+    assert {day for (_m, day, _k, _k2) in daily} == {TODAY}
+    rebuilt_equals_incremental(app)
+
+
+def test_reversal_and_approved_hold(any_app):
+    app = any_app
+    paid_rule = make_rule(app, rewards=[{"kind": "fixed", "points": 10}])
+    held_rule = make_rule(
+        app, name="held", rewards=[{"kind": "fixed", "points": 50}], hold={"above_points": 20}
+    )
+    result = send(app, "review.published", "M-1", review("r-1"))
+    assert len(result["awards"]) == 1 and len(result["held"]) == 1
+    assert totals(app, "held-by-rule") == {held_rule: (1, 50)}
+    assert totals(app, "points-by-rule") == {paid_rule: (1, 10)}
+    with app.app_context():
+        approve_held(result["held"][0]["award_id"], "approver")
+        db.session.remove()
+    assert totals(app, "points-by-rule") == {paid_rule: (1, 10), held_rule: (1, 50)}
+    send(app, "review.removed", "M-1", {"review_id": "r-1", "platform": "trustreviews"})
+    assert totals(app, "reversed-by-rule") == {paid_rule: (1, 10), held_rule: (1, 50)}
+    assert table(app)[1] == {}  # nothing left to M-1
+    rebuilt_equals_incremental(app)
+
+
+def test_consent_opt_in_rates_and_top_advocates(any_app):
+    app = any_app
+    make_rule(app, event_types=["social.shared"], rewards=[{"kind": "fixed", "points": 5}])
+    for member, shares in (("M-1", 3), ("M-2", 2), ("M-3", 1)):
+        process(app, *[store(app, "social.shared", member) for _ in range(shares)])
+    with app.app_context():
+        set_consent("M-1", "social_activity_use", True, "portal")
+        set_consent("M-2", "social_activity_use", True, "portal")
+        set_consent("M-2", "social_activity_use", True, "portal")  # repeated: no new opt-in
+        set_consent("M-2", "social_activity_use", False, "portal")
+        set_consent("M-3", "social_activity_use", True, "portal")
+        db.session.commit()
+        rates = {r["purpose"]: r for r in report.consent_rates()}
+        from loyalty_social.analytics.api import shown
+
+        top = report.top_advocates(10, shown)
+        db.session.remove()
+    assert rates["social_activity_use"] == {
+        "purpose": "social_activity_use",
+        "decided": 3,
+        "opted_in": 2,
+        "rate": 66.7,
+    }
+    # M-2 withdrew: not shown, though second by points.
+    assert [(a["member_id"], a["points"]) for a in top] == [("M-1", 15), ("M-3", 5)]
+    rebuilt_equals_incremental(app)
+
+
+def test_concurrent_workers_add_without_losing_counts(pg_rapp):
+    """Eight workers process disjoint batches of one rule on one day at once: every addition
+    lands (ON CONFLICT DO UPDATE adds; rows in key order never deadlock)."""
+    app = pg_rapp
+    rule_id = make_rule(
+        app, event_types=["social.shared"], rewards=[{"kind": "fixed", "points": 3}]
+    )
+    batches = [
+        [
+            store(app, "social.shared", f"M-{w}-{i}", share(network=("x", "tiktok")[i % 2]))
+            for i in range(12)
+        ]
+        for w in range(8)
+    ]
+    errors = []
+    start = threading.Barrier(len(batches))
+
+    def work(ids):
+        try:
+            start.wait()
+            process(app, *ids)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(b,)) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert totals(app, "points-by-rule") == {rule_id: (96, 288)}
+    assert totals(app, "points-by-network") == {"x": (48, 144), "tiktok": (48, 144)}
+    assert totals(app, "events-by-type") == {"social.shared": (96, 0)}
+    rebuilt_equals_incremental(app)
+
+
+def test_rolled_back_work_adds_nothing(rapp):
+    with rapp.app_context():
+        set_consent("M-9", "social_activity_use", True, "portal")
+        db.session.rollback()
+        set_consent("M-8", "social_activity_use", True, "portal")
+        db.session.commit()
+        rates = {r["purpose"]: r for r in report.consent_rates()}
+        db.session.remove()
+    assert rates["social_activity_use"]["decided"] == 1
