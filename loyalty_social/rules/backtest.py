@@ -9,14 +9,15 @@ per day in the rule's time zone: members, awards, held awards and points cost.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
 from types import SimpleNamespace
 
 from flask import current_app
+from sqlalchemy.orm import defer
 
 from ..extensions import db
 from ..identity.models import Member
 from ..ids import new_id
+from ..intake import service as intake
 from ..intake.models import ActivityEvent
 from ..timeutil import utcnow
 from . import documents, service
@@ -25,9 +26,9 @@ from .evaluation import decide
 from .facts import Facts
 from .limits import DryCounterStore, local_date
 from .models import Backtest
-from .processing import REMOVED_BY, ProcessingEnv
+from .processing import REMOVALS, REMOVED_BY, ProcessingEnv
 
-PAGE = 1000
+PAGE = 5000
 
 
 class BacktestEnv(ProcessingEnv):
@@ -139,6 +140,7 @@ def run(backtest_id: str, progress=None) -> Backtest:
 
 def _scan(backtest: Backtest, progress) -> dict:
     rule = _compiled(backtest)
+    backtest_id = backtest.id  # the row is re-read after each page (expunged with the page)
     env = BacktestEnv(current_app.config, rule)
     days: dict[str, dict] = defaultdict(
         lambda: {"awards": 0, "held": 0, "points": 0, "members": set()}
@@ -147,7 +149,11 @@ def _scan(backtest: Backtest, progress) -> dict:
     all_members: set[str] = set()
     scanned = 0
     after = None
-    base = _events_query(backtest, rule)
+    known_members: dict = {}
+    # What evaluation never reads stays in the database (an outcome is the biggest column).
+    base = _events_query(backtest, rule).options(
+        defer(ActivityEvent.outcome), defer(ActivityEvent.error), defer(ActivityEvent.body_sha256)
+    )
     while True:
         query = base.limit(PAGE)
         if after is not None:
@@ -158,7 +164,10 @@ def _scan(backtest: Backtest, progress) -> dict:
         events = list(db.session.scalars(query))
         if not events:
             break
-        members = _members({e.member_id for e in events})
+        members = _members({e.member_id for e in events}, known_members)
+        # "Was this object removed?" for the whole page in one query, not one per event.
+        removable = {e.object_key for e in events if e.type in REMOVED_BY and e.object_key}
+        env.removed = intake.removed_objects(removable, set(REMOVALS))
         keys = set()
         for event in events:
             keys |= env.activity_keys(event, rule.counters)
@@ -183,7 +192,7 @@ def _scan(backtest: Backtest, progress) -> dict:
         scanned += len(events)
         after = (events[-1].received_at, events[-1].id)
         db.session.expunge_all()
-        backtest = get(backtest.id)
+        backtest = get(backtest_id)
         backtest.scanned = scanned
         db.session.commit()
         if progress:
@@ -215,9 +224,20 @@ def _scan(backtest: Backtest, progress) -> dict:
     }
 
 
-def _members(ids: set[str]) -> dict:
-    found = {m.id: m for m in db.session.scalars(db.select(Member).where(Member.id.in_(ids)))}
-    now = utcnow() - timedelta(0)
-    for member_id in ids - set(found):
-        found[member_id] = SimpleNamespace(id=member_id, tier=None, attributes={}, created_at=now)
-    return found
+def _members(ids: set[str], known: dict) -> dict:
+    """The members of a page: read once per backtest (plain values, not ORM rows: the scan
+    commits its progress and drops the page's rows after each page)."""
+    wanted = ids - known.keys()
+    if wanted:
+        columns = (Member.id, Member.tier, Member.attributes, Member.created_at)
+        query = db.select(*columns).where(Member.id.in_(wanted))
+        for member_id, tier, attributes, created_at in db.session.execute(query):
+            known[member_id] = SimpleNamespace(
+                id=member_id, tier=tier, attributes=attributes or {}, created_at=created_at
+            )
+        now = utcnow()
+        for member_id in wanted - known.keys():
+            known[member_id] = SimpleNamespace(
+                id=member_id, tier=None, attributes={}, created_at=now
+            )
+    return known
