@@ -1,4 +1,4 @@
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from ..wire_fields import WholeNumber
 from .queries import CHARTS
@@ -6,7 +6,7 @@ from .queries import CHARTS
 
 class WindowSchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE  # an unknown parameter is a mistake worth a 422
 
     since = fields.Date(metadata={"description": "first UTC day (default: 30 days back)"})
     until = fields.Date(metadata={"description": "last UTC day, included (default: today)"})
@@ -54,7 +54,7 @@ class ConsentRatesSchema(Schema):
 
 class AdvocatesQuerySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE  # an unknown parameter is a mistake worth a 422
 
     limit = WholeNumber(load_default=20, validate=validate.Range(1, 100))
 

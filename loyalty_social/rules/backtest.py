@@ -120,6 +120,7 @@ def run(backtest_id: str, progress=None) -> Backtest:
     """Scan the window in pages (keyset), evaluate, aggregate per day; commits progress."""
     backtest = get(backtest_id)
     backtest.status = "running"
+    backtest.total = count_events(backtest)
     db.session.commit()
     try:
         report = _scan(backtest, progress)

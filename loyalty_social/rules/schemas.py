@@ -355,6 +355,7 @@ class BacktestSchema(Schema):
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
     scanned = WholeNumber()
+    total = WholeNumber(allow_none=True, metadata={"description": "events to scan (progress)"})
     report = fields.Dict(allow_none=True)
     error = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()

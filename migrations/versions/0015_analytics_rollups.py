@@ -1,4 +1,4 @@
-"""analytics rollups: daily figures per metric and key, and members' running totals
+"""analytics rollups: daily figures per metric and key, members' running totals, budget alerts, backtest totals
 
 Revision ID: 0015_analytics_rollups
 Revises: 0012_advocates_links
@@ -39,6 +39,8 @@ def upgrade():
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_rollup_member")),
     )
     op.create_index("ix_rollup_member_points", "rollup_member", ["points"])
+    # How many events a backtest will scan (its progress bar), counted when it starts.
+    op.add_column("backtest", sa.Column("total", sa.Integer(), nullable=True))
     op.create_table(
         "budget_alert",
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -55,6 +57,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("backtest") as batch:
+        batch.drop_column("total")
     op.drop_table("budget_alert")
     op.drop_index("ix_rollup_member_points", table_name="rollup_member")
     op.drop_table("rollup_member")
