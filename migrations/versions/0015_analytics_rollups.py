@@ -1,7 +1,7 @@
 """analytics rollups: daily figures per metric and key, members' running totals, budget alerts, backtest totals
 
 Revision ID: 0015_analytics_rollups
-Revises: 0012_advocates_links
+Revises: 0013_advocate_scores
 Create Date: 2026-12-03 21:30:00
 
 """
@@ -13,7 +13,7 @@ import loyalty_social.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = "0015_analytics_rollups"
-down_revision = "0012_advocates_links"
+down_revision = "0013_advocate_scores"
 branch_labels = None
 depends_on = None
 

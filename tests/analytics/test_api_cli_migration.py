@@ -62,7 +62,7 @@ def test_upgrade_downgrade_upgrade(empty_database):  # noqa: F811
     with app.app_context():
         upgrade()
         assert tables() >= TABLES
-        downgrade(revision="0012_advocates_links")
+        downgrade(revision="0013_advocate_scores")
         assert not TABLES & tables()
         upgrade()
         assert tables() >= TABLES
