@@ -222,20 +222,31 @@ def load_source(name: str) -> SourceView | None:
 
 
 class SourceCache:
-    """Per-process cache of decrypted sources, refreshed after ``ttl`` seconds."""
+    """Per-process cache of decrypted sources, refreshed after ``ttl`` seconds. One thread
+    reloads an expired source while the others keep answering from the entry they have (at
+    most one reload's time older), so an expiry under load is one query, not one per thread."""
 
     def __init__(self, ttl: float):
         self.ttl = ttl
         self._entries: dict[str, tuple[float, SourceView | None]] = {}
         self._lock = threading.Lock()
+        self._reloading: set[str] = set()
 
     def get(self, name: str) -> SourceView | None:
         now = time.monotonic()
         entry = self._entries.get(name)
         if entry is not None and now - entry[0] < self.ttl:
             return entry[1]
-        view = load_source(name)
-        db.session.rollback()  # end the read transaction; the request holds no other work
+        with self._lock:
+            if entry is not None and name in self._reloading:
+                return entry[1]
+            self._reloading.add(name)
+        try:
+            view = load_source(name)
+            db.session.rollback()  # end the read transaction; the request holds no other work
+        finally:
+            with self._lock:
+                self._reloading.discard(name)
         with self._lock:
             if len(self._entries) > 1000:
                 self._entries.clear()
