@@ -150,7 +150,8 @@ def serve(bind, workers, threads):
 
         if not any_source_configured():
             raise click.ClickException(
-                "no enabled webhook source has a secret: run `loyalty-social source add NAME`"
+                "no enabled webhook source has a secret or a public key to verify with: run "
+                "`loyalty-social source add NAME` (or `source add NAME --public-key whpk_...`)"
             )
     host, port = listen_address(bind or config["BIND"])
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:

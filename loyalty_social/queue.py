@@ -47,7 +47,9 @@ class JobSpec:
     path: str  # dotted path RQ imports in the worker
     func: Callable
     queue: str
-    timeout: int  # seconds RQ lets one run take before it kills it
+    # Seconds RQ lets one run take before it kills it, or the setting that holds them (a job
+    # whose claim on its rows is a lease must die before the lease ends).
+    timeout: int | str
     retry: bool
     every: str | None = None  # the setting with its period in seconds, if it runs periodically
 
@@ -55,11 +57,17 @@ class JobSpec:
 _JOBS: dict[str, JobSpec] = {}
 
 
+def job_timeout(job_spec: JobSpec, app: Flask) -> int:
+    if isinstance(job_spec.timeout, str):
+        return max(1, int(app.config[job_spec.timeout]))
+    return job_spec.timeout
+
+
 def job(
     name: str,
     *,
     queue: str = "events",
-    timeout: int = 300,
+    timeout: int | str = 300,
     retry: bool = True,
     every: str | None = None,
 ):
@@ -175,7 +183,7 @@ def enqueue(name: str, *args, job_id: str | None = None) -> None:
             *args,
             job_id=job_id,
             description=name,
-            job_timeout=job_spec.timeout,
+            job_timeout=job_timeout(job_spec, app),
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS)
             if job_spec.retry
             else None,

@@ -32,7 +32,7 @@ from rq.cron import CronJob, CronScheduler
 from rq.job import Job, JobStatus
 from rq.utils import now
 
-from .queue import JobSpec, enqueue, periodic, queue_name, redis_connection
+from .queue import JobSpec, enqueue, job_timeout, periodic, queue_name, redis_connection
 
 log = logging.getLogger(__name__)
 # A candidate checks (and the leader renews its lease) this often, seconds.
@@ -73,7 +73,7 @@ class LeaderScheduler(CronScheduler):
                 spec.func,
                 queue_name(app, spec.queue),
                 interval=seconds,
-                job_timeout=spec.timeout,
+                job_timeout=job_timeout(spec, app),
                 name=spec.name,
                 failure_ttl=7 * 24 * 3600,
             )

@@ -4,7 +4,9 @@ from ..queue import job
 from . import service
 
 
-@job("delivery.deliver", queue="delivery", timeout=600)
+# Killed when its lease ends: the sweeper hands the rows to another job only after that, so two
+# jobs never send the same row at once.
+@job("delivery.deliver", queue="delivery", timeout="DELIVERY_LEASE_SECONDS")
 def deliver(delivery_ids: list[str]) -> None:
     """One delivery pass over a batch of outbox rows (idempotent: claims only what is due)."""
     service.deliver(delivery_ids)

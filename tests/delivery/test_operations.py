@@ -164,3 +164,18 @@ def test_a_failed_delivery_keeps_only_the_start_of_the_answer(
     with app.app_context():
         errors = list(db.session.scalars(db.select(DeliveryAttempt.error)))
     assert errors and all(len(error) <= len("422: ") + 300 for error in errors)
+
+
+def test_a_delivery_job_is_killed_before_its_lease_ends(pg_config, make_app):
+    """RQ kills a delivery job at DELIVERY_LEASE_SECONDS: the sweeper hands its rows to another
+    job only once the lease is over, so two jobs never send the same row at the same time."""
+    from loyalty_social.queue import enqueue, rq_queue
+
+    app = make_app({**pg_config, "DELIVERY_LEASE_SECONDS": 123})
+    with app.app_context():
+        queue = rq_queue(app, "delivery")
+        queue.empty()
+        enqueue("delivery.deliver", ["dlv_none"])
+        (job,) = queue.get_jobs()
+        assert job.timeout == 123
+        queue.empty()
