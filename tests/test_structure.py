@@ -4,6 +4,7 @@ point down, no import cycles. `make test` runs the same import check (lint-impor
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,22 @@ def test_no_module_is_over_400_lines():
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert too_long == {}, f"modules over {MAX_LINES} lines (split them by responsibility)"
+
+
+def test_every_top_level_module_has_a_layer():
+    """A new module or feature must be placed in the layers contract, or nothing checks it."""
+    contracts = read_configuration(str(ROOT / "pyproject.toml"))["contracts_options"]
+    layers = next(c for c in contracts if c["id"] == "layers")["layers"]
+    placed = set()
+    for layer in layers:
+        placed |= {name.strip(" ()") for name in re.split(r"[|:]", layer)}
+    modules = {
+        path.stem if path.is_file() else path.name
+        for path in PACKAGE.iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__")
+        or (path.is_dir() and (path / "__init__.py").exists())
+    }
+    assert modules - placed == set(), "add these to [tool.importlinter] layers in pyproject.toml"
 
 
 def test_import_contracts_hold():
