@@ -6,7 +6,7 @@ from datetime import timedelta
 
 
 def init_app(app) -> None:
-    from . import privacy  # noqa: F401  (its pages join the portal blueprint)
+    from . import activity, privacy  # noqa: F401  (their pages join the portal blueprint)
     from .views import portal
 
     app.config.update(
