@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -64,23 +65,39 @@ def postgres_server():
         server.cleanup()
 
 
-@pytest.fixture(scope="session")
-def pg_database_url(postgres_server):
-    """A database of our own on the server, migrated once for the session."""
-    name = f"ls_test_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def own_database(server: str, prefix: str):
+    """A new, empty database on the PostgreSQL server, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(
-        postgres_server.replace("postgresql://", "postgresql+psycopg://", 1),
-        isolation_level="AUTOCOMMIT",
+        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(postgres_server)
-    url = urlunsplit(parts._replace(path=f"/{name}"))
-    migrate(make_config(url))
-    yield url
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    try:
+        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url(postgres_server):
+    """A database of our own on the server, migrated once for the session."""
+    with own_database(postgres_server, "ls_test") as url:
+        migrate(make_config(url))
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def empty_database(request, tmp_path):
+    """An empty database of each kind, for migration tests (upgrade, downgrade, upgrade)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    with own_database(request.getfixturevalue("postgres_server"), "ls_mig") as url:
+        yield url
 
 
 # --- Redis -------------------------------------------------------------------------------

@@ -4,10 +4,7 @@ after, in the same transaction as the change, and never a credential."""
 from __future__ import annotations
 
 import json
-import uuid
-from urllib.parse import urlsplit, urlunsplit
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
@@ -111,24 +108,6 @@ def test_cli_changes_name_the_operator_and_keep_no_secret(sqlite_config):
     stored = json.dumps([tuple(row) for row in rows])
     for secret in secrets:
         assert secret.removeprefix("whsec_") not in stored
-
-
-@pytest.fixture(params=["sqlite", "pg"])
-def empty_database(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    name = f"ls_mig_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def test_migration_upgrades_and_downgrades(empty_database):

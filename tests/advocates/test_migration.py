@@ -9,13 +9,13 @@ from loyalty_social import create_app
 from loyalty_social.extensions import db
 
 from ..conftest import make_config
-from ..identity.test_migration import empty_database, tables  # noqa: F401 (fixture)
+from ..identity.test_migration import tables
 
 REVISION = "0012_advocates_links"
 TABLES = {"share_link", "share_click", "referral", "referral_flag"}
 
 
-def test_upgrade_downgrade_upgrade(empty_database):  # noqa: F811
+def test_upgrade_downgrade_upgrade(empty_database):
     app = create_app(make_config(empty_database))
     with app.app_context():
         upgrade(revision=REVISION)

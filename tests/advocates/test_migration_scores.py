@@ -12,7 +12,7 @@ from loyalty_social import create_app
 from loyalty_social.extensions import db
 
 from ..conftest import make_config
-from ..identity.test_migration import empty_database, tables  # noqa: F401 (fixture)
+from ..identity.test_migration import tables
 
 REVISION = "0013_advocate_scores"
 TABLES = {"advocate_signal", "advocate_score"}
@@ -22,7 +22,7 @@ def _mentions(diff) -> bool:
     return any(name in repr(diff) for name in TABLES)
 
 
-def test_upgrade_downgrade_upgrade(empty_database):  # noqa: F811
+def test_upgrade_downgrade_upgrade(empty_database):
     app = create_app(make_config(empty_database))
     with app.app_context():
         upgrade(revision=REVISION)

@@ -10,7 +10,7 @@ from loyalty_social.analytics.models import DailyRollup
 from loyalty_social.extensions import db
 
 from ..conftest import make_config, run_cli
-from ..identity.test_migration import empty_database, tables  # noqa: F401
+from ..identity.test_migration import tables
 from ..rules.conftest import auth, make_rule, send, share
 
 TABLES = {"rollup_daily", "rollup_member", "budget_alert"}
@@ -57,7 +57,7 @@ def test_rebuild_command_recomputes_lost_rollups(rapp, sqlite_config):
     assert metrics == {"points", "events"}
 
 
-def test_upgrade_downgrade_upgrade(empty_database):  # noqa: F811
+def test_upgrade_downgrade_upgrade(empty_database):
     app = create_app(make_config(empty_database))
     with app.app_context():
         upgrade()

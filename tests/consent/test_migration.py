@@ -10,12 +10,11 @@ from loyalty_social.consent import service
 from loyalty_social.extensions import db
 
 from ..conftest import make_config
-from ..identity.test_migration import empty_database  # noqa: F401  (fixture)
 
 BEFORE = "0006_source_public_keys"
 
 
-def test_existing_consents_survive_upgrade_and_downgrade(empty_database):  # noqa: F811
+def test_existing_consents_survive_upgrade_and_downgrade(empty_database):
     app = create_app(make_config(empty_database))
     with app.app_context():
         upgrade(revision=BEFORE)

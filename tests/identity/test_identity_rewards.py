@@ -18,7 +18,7 @@ from ..conftest import make_config
 from ..helpers import seed
 from .conftest import Browser
 from .test_linking import linked_events, linked_rows, points
-from .test_migration import empty_database, tables  # noqa: F401 - the fixture, used below
+from .test_migration import tables
 from .test_signin import flags
 
 # The revision before 0008_identity_rewards.
@@ -86,7 +86,7 @@ def test_an_identity_moved_to_another_member_pays_nothing_and_is_flagged(id_app,
     assert points(id_app, "M-farm-c") == 100
 
 
-def test_the_migration_remembers_identities_linked_before_it(empty_database):  # noqa: F811
+def test_the_migration_remembers_identities_linked_before_it(empty_database):
     app = create_app(make_config(empty_database))
     with app.app_context():
         upgrade(revision=PREVIOUS)
