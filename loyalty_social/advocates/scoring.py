@@ -255,6 +255,16 @@ def forget(member_ids: list[str]) -> None:
     db.session.execute(delete(AdvocateScore).where(AdvocateScore.member_id.in_(member_ids)))
 
 
+def levels_of(member_ids: list[str]) -> dict[str, str]:
+    """Scored members' levels, in one query (rules read ``member.advocate_level``)."""
+    rows = db.session.execute(
+        db.select(AdvocateScore.member_id, AdvocateScore.level).where(
+            AdvocateScore.member_id.in_(sorted(set(member_ids)))
+        )
+    )
+    return dict(rows.all())
+
+
 def standing(member_id: str) -> dict:
     """The member's score, level and the next level (the portal, the timeline)."""
     row = db.session.get(AdvocateScore, member_id)

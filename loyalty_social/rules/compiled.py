@@ -54,6 +54,7 @@ class CompiledRule:
     hold_flagged: bool
     counters: set = field(default_factory=set)
     needs_linked: bool = False
+    needs_level: bool = False
     min_rank: int = 0
     # (field, pointer, values) of a first clause the rule index can look up (index.py)
     gate: tuple | None = None
@@ -141,6 +142,7 @@ def compile_rule(doc: dict, rule_id: str, version: int, status: str) -> Compiled
         hold_flagged=bool(hold.get("flagged_members")),
         counters=counters_used(conditions),
         needs_linked="member.linked_networks" in fields_used(conditions),
+        needs_level="member.advocate_level" in fields_used(conditions),
         min_rank=evidence_rank(evidence.get("min") or "claimed"),
         gate=leading_equality(condition),
         streaks=tuple((node.spec, node.days) for node in streaks_used(condition)),

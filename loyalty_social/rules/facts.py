@@ -71,6 +71,9 @@ class Facts:
             return member.tier if member.tier is not None else MISSING
         if name == "linked_networks":
             return self.env.linked(member.id)
+        if name == "advocate_level":  # the scored level; else what the backend said
+            level = self.env.advocate_level(member.id)
+            return level if level is not None else attributes.get(name, MISSING)
         if name in ("joined_at", "days_since_joined"):
             joined = attributes.get("joined_at") or isoformat(member.created_at)
             if name == "joined_at":
@@ -137,6 +140,7 @@ class Env:
         self.velocity = velocity
         self.max_age_days = max_age_days
         self._linked: dict[str, list[str]] = {}
+        self._levels: dict[str, str | None] = {}
         self._consent: dict[str, str | None] = {}
 
     # Overridden where the answer comes from the database.
@@ -152,6 +156,16 @@ class Env:
 
     def fetch_linked(self, member_id: str) -> list[str]:
         return []
+
+    def fetch_levels(self, member_ids: list[str]) -> dict[str, str]:
+        """Scored members' advocate levels (the others are not scored)."""
+        return {}
+
+    def prefetch_levels(self, member_ids: list[str], rules) -> None:
+        """Levels for a whole batch in one query, when a rule reads them."""
+        if any(rule.needs_level for rule in rules):
+            levels = self.fetch_levels(member_ids)
+            self._levels.update({m: levels.get(m) for m in member_ids})
 
     def take_budget(self, rule: CompiledRule, points: int) -> str | None:
         """Consume the rule's (and its campaign's) budget; words when exhausted."""
@@ -169,6 +183,11 @@ class Env:
         if member_id not in self._consent:
             self._consent[member_id] = self.fetch_consent(member_id)
         return self._consent[member_id]
+
+    def advocate_level(self, member_id: str) -> str | None:
+        if member_id not in self._levels:
+            self._levels[member_id] = self.fetch_levels([member_id]).get(member_id)
+        return self._levels[member_id]
 
     def linked(self, member_id: str) -> list[str]:
         if member_id not in self._linked:

@@ -159,6 +159,8 @@ class ProcessingEnv(Env):
     def fetch_consent(self, member_id):
         return self._consent_refs([member_id])[member_id]
 
+    fetch_levels = staticmethod(scoring.levels_of)
+
     def fetch_linked(self, member_id):
         return identity.linked_providers([member_id]).get(member_id, [])
 
@@ -168,6 +170,7 @@ class ProcessingEnv(Env):
         before its writes stream (nothing may be read then)."""
         if any(rule.targeted for rule in rules):
             self._consent.update(self._consent_refs(member_ids))
+        self.prefetch_levels(member_ids, rules)
         if any(rule.needs_linked for rule in rules):
             linked = identity.linked_providers(member_ids)
             self._linked.update({m: linked.get(m, []) for m in member_ids})

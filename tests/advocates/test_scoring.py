@@ -13,6 +13,7 @@ from loyalty_social.advocates.models import AdvocateScore, AdvocateSignal, Click
 from loyalty_social.consent.service import set_consent
 from loyalty_social.extensions import db
 from loyalty_social.intake.models import ActivityEvent
+from loyalty_social.rewards.models import Award
 from loyalty_social.rewards.offers import create_offer, member_offers
 from loyalty_social.rules import processing
 from loyalty_social.settings import SettingsError
@@ -202,3 +203,22 @@ def test_bad_advocate_settings_stop_the_app_naming_them(tmp_path):
     ):
         with pytest.raises(SettingsError, match=named):
             create_app(make_config(url, **bad))
+
+
+def test_rules_read_the_scored_level_as_member_advocate_level(any_app):
+    bonus = make_rule(
+        any_app,
+        name="advocates earn more",
+        conditions={
+            "field": "member.advocate_level",
+            "op": "in",
+            "value": ["advocate", "champion"],
+        },
+        rewards=[{"kind": "fixed", "points": 7}],
+    )
+    consent(any_app, "M-1")
+    reviews(any_app, "M-1", 10)  # the tenth makes them an advocate, after the rules ran
+    with any_app.app_context():
+        assert db.session.scalars(db.select(Award).where(Award.rule_id == bonus)).all() == []
+    result = send(any_app, "review.published", "M-1", review("after"), at=NOW)
+    assert [a["points"] for a in result["awards"]] == [7]
