@@ -39,6 +39,8 @@ REGISTRY: dict[str, ProblemType] = _types(
     ProblemType("unauthenticated", 401, "Authentication is required"),
     ProblemType("invalid-signature", 401, "The webhook signature does not verify"),
     ProblemType("forbidden", 403, "The credentials lack the required scope"),
+    # 403: a well-formed URL the service does not permit share links to (SHARE_LINK_TARGETS).
+    ProblemType("share-target-not-allowed", 403, "The URL is not on the share allow-list"),
     ProblemType("not-found", 404, "No such resource"),
     ProblemType("unknown-source", 404, "No such webhook source"),
     ProblemType("method-not-allowed", 405, "Method not allowed"),

@@ -101,6 +101,17 @@ class Settings:
     # Consent and privacy (config/default.toml documents each).
     CONSENT_PURPOSES: dict
     PORTAL_LINK_REAUTH_SECONDS: int
+    # Advocates: share links, clicks, referrals (config/default.toml documents each).
+    SHARE_LINK_TARGETS: str
+    SHARE_VERIFY_CLICKS: int
+    SHARE_LINK_CACHE_SECONDS: float
+    SHARE_CLICK_BATCH_MAX: int
+    SHARE_CLICK_LINGER_SECONDS: float
+    SHARE_TRUSTED_PROXIES: int
+    REFERRAL_WINDOW_DAYS: int
+    REFERRAL_VISITOR_MAX: int
+    REFERRAL_BURST_MAX: int
+    REFERRAL_BURST_SECONDS: int
     # Secrets: from the environment or the secrets file only, never config/*.toml.
     SECRET_KEY: str = ""
     ENCRYPTION_KEYS: str = ""

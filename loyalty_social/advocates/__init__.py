@@ -3,10 +3,16 @@ attribution and referral fraud checks."""
 
 
 def init_app(app) -> None:
-    """Nothing to register yet: the redirect, the API and the portal form follow."""
     from ..consent.service import on_withdrawal
+    from ..extensions import api
+    from . import redirect
+    from .allowlist import prefixes_of
+    from .api import advocates_api
     from .config import check_config
     from .scoring import PURPOSE, forget
 
     check_config(app.config)
+    prefixes_of(app)  # a malformed SHARE_LINK_TARGETS stops the start, naming the entry
     on_withdrawal(app, PURPOSE, forget)  # members without the consent are not scored
+    redirect.init_app(app)
+    api.register_blueprint(advocates_api)

@@ -179,15 +179,19 @@ def login_assertion(member_id: str, provider: str) -> str:
     return _issue(LOGIN_TYP, {"sub": member_id, "provider": provider})
 
 
-def signup_assertion(ticket_id: str, provider: str, profile: dict) -> str:
+def signup_assertion(
+    ticket_id: str, provider: str, profile: dict, referral_code: str | None = None
+) -> str:
     """Tells the portal: a new person proved this social identity; create the member, then
-    send them back with ``signup_ticket`` in the member assertion to link it."""
-    return _issue(
-        SIGNUP_TYP,
-        {
-            "sub": f"{provider}:{profile['subject']}",
-            "signup_ticket": ticket_id,
-            "provider": provider,
-            "profile": profile,
-        },
-    )
+    send them back with ``signup_ticket`` in the member assertion to link it. With
+    ``referral_code`` (the visitor's share-link referral cookie), the portal's
+    ``member.signed_up`` event should carry it back, so the sharer is credited."""
+    claims = {
+        "sub": f"{provider}:{profile['subject']}",
+        "signup_ticket": ticket_id,
+        "provider": provider,
+        "profile": profile,
+    }
+    if referral_code:
+        claims["referral_code"] = referral_code
+    return _issue(SIGNUP_TYP, claims)

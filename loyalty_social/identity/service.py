@@ -16,12 +16,20 @@ from __future__ import annotations
 
 from flask import current_app
 
+from .. import crypto
 from ..consent.service import has_consent
 from ..extensions import db
 from ..ids import new_id
 from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
-from .models import IdentityFlag, Member, MemberSignIn, SocialAccount
+from .models import (
+    IdentityFlag,
+    IdentityReward,
+    Member,
+    MemberSignIn,
+    SignupTicket,
+    SocialAccount,
+)
 
 MATCHING = "social_profile_matching"
 
@@ -127,6 +135,38 @@ def linked_accounts(member_id: str) -> list[SocialAccount]:
             .order_by(SocialAccount.provider)
         )
     )
+
+
+def share_an_identity(member_a: str, member_b: str) -> bool:
+    """Has one social identity been both members'? Linked now or kept as history, claimed by a
+    sign-up, or remembered (by its keyed hash) as the one whose link paid the other: a
+    referral between them is a member referring themself."""
+
+    def identities(member_id: str) -> set[tuple[str, str]]:
+        accounts = db.select(SocialAccount.provider, SocialAccount.subject).where(
+            SocialAccount.member_id == member_id
+        )
+        tickets = db.select(SignupTicket.provider, SignupTicket.subject).where(
+            SignupTicket.claimed_by == member_id
+        )
+        return {tuple(r) for r in db.session.execute(accounts.union(tickets))}
+
+    of_a, of_b = identities(member_a), identities(member_b)
+    if of_a & of_b:
+        return True
+    hashes = {
+        crypto.identity_hash(p, s): m
+        for m, ids in ((member_a, of_a), (member_b, of_b))
+        for p, s in ids
+    }
+    if not hashes:
+        return False
+    rewarded = db.session.execute(
+        db.select(IdentityReward.identity_hash, IdentityReward.member_id).where(
+            IdentityReward.identity_hash.in_(hashes)
+        )
+    )
+    return any(owner != hashes[key] and owner in (member_a, member_b) for key, owner in rewarded)
 
 
 def linked_providers(member_ids: list[str]) -> dict[str, list[str]]:

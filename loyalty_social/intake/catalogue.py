@@ -40,6 +40,14 @@ class SocialShared(Payload):
     network = fields.String(required=True, validate=validate.Length(1, 64))
     url = fields.Url(required=True, validate=validate.Length(max=2048))
     content_id = fields.String(validate=validate.Length(1, 256))
+    share_code = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9]{1,16}$"),
+        metadata={
+            "description": "The member's tracked share link code (/s/<code>) the post carries: "
+            "once the link gets its first distinct human clicks, Loyalty Social records "
+            "social.share_verified (tracked evidence)"
+        },
+    )
 
 
 class SocialFollowed(Payload):
@@ -115,6 +123,32 @@ class ReferralConverted(Payload):
     referred_member_id = fields.String(required=True, validate=validate.Length(1, 128))
 
 
+class ShareVerified(Payload):
+    share_code = fields.String(required=True, validate=validate.Length(1, 16))
+    network = fields.String(required=True, validate=validate.Length(1, 64))
+    url = fields.String(required=True, validate=validate.Length(1, 2048))
+    shared_event_id = fields.String(required=True, validate=validate.Length(1, 40))
+    clicks = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "Distinct human clicks when the share was verified"},
+    )
+
+
+class ReferralAttributed(Payload):
+    share_code = fields.String(required=True, validate=validate.Length(1, 16))
+    referred_member_id = fields.String(required=True, validate=validate.Length(1, 128))
+    via = fields.String(
+        required=True,
+        validate=validate.OneOf(["member.signed_up", "referral.converted"]),
+        metadata={"description": "The event that carried the referral"},
+    )
+    review = fields.String(
+        validate=validate.Length(1, 512),
+        metadata={"description": "Why the referral's rewards wait for review (velocity)"},
+    )
+
+
 class MemberUpdated(Payload):
     tier = fields.String(validate=validate.Length(1, 64))
     attributes = fields.Dict(keys=fields.String())
@@ -149,6 +183,8 @@ class EventType:
     # The object an event is about, for reversals and once-per-object limits.
     object_key: Callable[[dict], str | None]
     example: dict
+    # Recorded by Loyalty Social itself only: senders cannot send it (it proves something).
+    internal_only: bool = False
 
     @cached_property
     def _loader(self) -> Schema:
@@ -172,11 +208,13 @@ def bounded_key(key: str | None) -> str | None:
     return f"{key[: OBJECT_KEY_MAX - 72]}#sha256:{digest}"
 
 
-def _register(name, version, schema, description, object_key, example):
+def _register(name, version, schema, description, object_key, example, internal_only=False):
     def key(data: dict) -> str | None:
         return bounded_key(object_key(data))
 
-    CATALOGUE[(name, version)] = EventType(name, version, schema, description, key, example)
+    CATALOGUE[(name, version)] = EventType(
+        name, version, schema, description, key, example, internal_only
+    )
 
 
 _register(
@@ -294,6 +332,49 @@ _register(
     lambda d: f"linked:{d['provider']}",
     {"provider": "x", "subject": "1234567890"},
 )
+
+
+_register(
+    "social.share_verified",
+    1,
+    ShareVerified,
+    "A member's shared link got its first distinct human clicks (SHARE_VERIFY_CLICKS): the "
+    "share is proven (evidence 'tracked'). Recorded by Loyalty Social itself, once per link.",
+    lambda d: f"verified:{d['share_code']}",
+    {
+        "share_code": "k3J9xQ2mZa",
+        "network": "facebook",
+        "url": "https://shop.example/p/123",
+        "shared_event_id": "evt_01JDEXAMPLE0000000000000000",
+        "clicks": 3,
+    },
+    internal_only=True,
+)
+_register(
+    "referral.attributed",
+    1,
+    ReferralAttributed,
+    "Someone signed up through the member's share link, within the referral window, and "
+    "passed the self-referral checks. Recorded by Loyalty Social itself for the sharer, once "
+    "per referred member; with `review`, its rewards are held for approval.",
+    lambda d: f"referral:{d['referred_member_id']}",
+    {"share_code": "k3J9xQ2mZa", "referred_member_id": "M-2002", "via": "member.signed_up"},
+    internal_only=True,
+)
+
+
+def review_reason(event) -> str | None:
+    """Why an event's rewards must wait for a marketer: only events we record ourselves can
+    say so (a sender cannot hold or release anything this way)."""
+    event_type = CATALOGUE.get((event.type, 1))
+    if event_type is None or not event_type.internal_only:
+        return None
+    return (event.data or {}).get("review")
+
+
+def sender_types() -> list[str]:
+    """The types senders may send (the webhooks/ contract)."""
+    return sorted({t.name for t in CATALOGUE.values() if not t.internal_only})
 
 
 def known_types() -> list[str]:

@@ -78,10 +78,16 @@ def signed_example(event_type: EventType) -> dict:
     }
 
 
+def _sent() -> list[EventType]:
+    """What senders may send: the types Loyalty Social records itself are not in it."""
+    types = (t for t in CATALOGUE.values() if not t.internal_only)
+    return sorted(types, key=lambda t: (t.name, t.version))
+
+
 def contract_files() -> dict[str, str]:
     """Relative path -> content of every generated file in webhooks/."""
     files = {}
-    for event_type in sorted(CATALOGUE.values(), key=lambda t: (t.name, t.version)):
+    for event_type in _sent():
         stem = f"{event_type.name}.v{event_type.version}"
         files[f"schemas/{stem}.json"] = _dump(json_schema(event_type))
         files[f"examples/{event_type.name}.json"] = _dump(signed_example(event_type))
@@ -94,7 +100,7 @@ def contract_files() -> dict[str, str]:
                 "schema": f"schemas/{t.name}.v{t.version}.json",
                 "example": f"examples/{t.name}.json",
             }
-            for t in sorted(CATALOGUE.values(), key=lambda t: (t.name, t.version))
+            for t in _sent()
         ]
     )
     return files

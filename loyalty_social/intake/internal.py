@@ -23,10 +23,12 @@ def record_internal_event(
     data: dict,
     source: str = INTERNAL_SOURCE,
     webhook_id: str | None = None,
+    evidence: str = "verified",
 ) -> str | None:
     """Store an event Loyalty Social itself observed (e.g. ``social.linked``), in the caller's
     transaction; return its id, or None when ``webhook_id`` was already recorded.
 
+    ``evidence``: how well we know it (a share proven by clicks is ``tracked``).
     A deterministic ``webhook_id`` makes the event happen once: a repeat inserts nothing
     (ON CONFLICT DO NOTHING), so nothing can pay twice. The source is created on demand,
     disabled and without secrets, so nobody can post webhooks in its name. The caller
@@ -54,8 +56,8 @@ def record_internal_event(
         member_id=member_id,
         occurred_at=now,
         received_at=now,
-        evidence="verified",
-        evidence_claimed="verified",
+        evidence=evidence,
+        evidence_claimed=evidence,
         data=data,
         body=body,
     )

@@ -18,7 +18,7 @@ from ..sql import newest_first_page, rows_json, run_write, timeline_rows
 from ..storable import MESSAGE as STORABLE_MESSAGE
 from ..storable import is_storable, unstorable_fields
 from ..timeutil import utcnow
-from .catalogue import EVIDENCE_LEVELS, evidence_rank, known_types, lookup
+from .catalogue import EVIDENCE_LEVELS, evidence_rank, lookup, sender_types
 from .committer import dispatch
 from .models import ActivityEvent
 from .rows import pending_event_row
@@ -54,11 +54,12 @@ def build_event_row(
             "validation-failed", "The envelope is invalid.", errors=error.messages
         ) from None
     event_type = lookup(envelope["type"], envelope["version"])
-    if event_type is None:
+    if event_type is None or event_type.internal_only:
         raise Problem(
             "unknown-event-type",
-            f"Unknown event type {envelope['type']!r} version {envelope['version']}.",
-            known_types=known_types(),
+            f"Unknown event type {envelope['type']!r} version {envelope['version']}"
+            + (" (Loyalty Social records it itself)." if event_type else "."),
+            known_types=sender_types(),
         )
     try:
         data = event_type.load(envelope["data"])

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 
 def init_app(app) -> None:
-    from . import activity, privacy  # noqa: F401  (their pages join the portal blueprint)
+    from . import activity, privacy, share_links  # noqa: F401  (their pages join the portal)
     from .views import portal
 
     app.config.update(

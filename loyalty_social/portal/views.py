@@ -17,6 +17,7 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
+from ..advocates.links import referral_cookie
 from ..consent import policies as consent_policies
 from ..consent import service as consent
 from ..extensions import db
@@ -257,7 +258,10 @@ def _finish_signin(finished: flows.Finished):
         target, token = (
             config["PORTAL_SIGNUP_URL"],
             assertions.signup_assertion(
-                outcome.ticket.id, finished.config.name, outcome.ticket.profile
+                outcome.ticket.id,
+                finished.config.name,
+                outcome.ticket.profile,
+                referral_code=referral_cookie(),
             ),
         )
     if not target or not assertions.is_allowed_return_url(target):

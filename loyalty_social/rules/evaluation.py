@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from types import SimpleNamespace
 
-from ..intake.catalogue import evidence_rank
+from ..intake.catalogue import evidence_rank, review_reason
 from ..timeutil import isoformat
 from .compiled import CompiledRule
 from .facts import Env, Facts
@@ -276,6 +276,9 @@ def decide(
 
 
 def _hold_reason(rule, points, member, event, env) -> str | None:
+    review = review_reason(event)  # e.g. a referral from a suspicious burst of sign-ups
+    if review:
+        return f"held for review: {review}"
     if rule.hold_above is not None and points > rule.hold_above:
         return (
             f"held for review: {points} points is above the rule's threshold of {rule.hold_above}"

@@ -28,6 +28,7 @@ from flask import current_app
 
 from ..advocates import scoring
 from ..analytics import rollups
+from ..advocates import signals as advocates
 from ..consent.service import current_grants
 from ..extensions import db
 from ..identity import service as identity
@@ -82,13 +83,15 @@ def _process_batch(event_ids: list[str]) -> None:
         return
     members = identity.lock_members([e.member_id for e in events])
     store_rule_set(rule_set)
+    recorded = advocates.observe(events)  # shares naming links, referrals: before the rules
     batch = Batch(events, members, rule_set)
     batch.run()
     db.session.commit()
     rule_set_stored(rule_set)
     EVENTS_PROCESSED.labels("processed").inc(len(events))
-    if batch.recorded:  # level changes: processed like any event (the sweeper if this fails)
-        dispatch(batch.recorded, current_app.config["PROCESS_BATCH_SIZE"])
+    recorded += batch.recorded  # and level changes: processed like any event
+    if recorded:  # the sweeper sends them if this fails
+        dispatch(recorded, current_app.config["PROCESS_BATCH_SIZE"])
 
 
 def _process_alone(event_id: str) -> bool:
