@@ -25,4 +25,3 @@ def observe(events) -> list[str]:
             if event_id:
                 recorded.append(event_id)
     return recorded
-

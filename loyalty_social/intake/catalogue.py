@@ -320,6 +320,7 @@ _register(
     "when their advocate score crosses a threshold, so rules can pay on reaching a level.",
     lambda d: f"advocate-level:{d['level']}",
     {"level": "champion", "previous": "advocate", "score": 230, "direction": "up"},
+    internal_only=True,
 )
 
 

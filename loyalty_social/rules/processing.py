@@ -27,8 +27,8 @@ import logging
 from flask import current_app
 
 from ..advocates import scoring
-from ..analytics import rollups
 from ..advocates import signals as advocates
+from ..analytics import rollups
 from ..consent.service import current_grants
 from ..extensions import db
 from ..identity import service as identity
