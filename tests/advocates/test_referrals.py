@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from loyalty_social.access.service import create_key
 from loyalty_social.extensions import db
 from loyalty_social.intake.models import ActivityEvent
 
@@ -289,6 +290,13 @@ def test_velocity_holds_the_reward_for_review_and_the_flag_resolves(adv_config, 
     again = client.post(resolve, json={"resolution": "again"}, headers=keys["auth"])
     assert again.status_code == 409 and again.mimetype == "application/problem+json"
     assert flags(client, keys["auth"]) == []
+    with app.app_context():
+        admin = {"Authorization": f"Bearer {create_key('auditor', ['admin'])}"}
+    audit = client.get(
+        "/api/v1/audit", query_string={"action": "referral_flag.resolved"}, headers=admin
+    )
+    [entry] = audit.json["items"]
+    assert entry["target_id"] == flag["id"] and entry["after"]["resolution"] == "one household"
     assert [f["id"] for f in flags(client, keys["auth"], "resolved")] == [flag["id"]]
     missing = client.post(
         "/api/v1/referral-flags/rfl_nope/resolve", json={"resolution": "x"}, headers=keys["auth"]
