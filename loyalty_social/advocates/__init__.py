@@ -3,9 +3,10 @@ attribution and referral fraud checks."""
 
 
 def init_app(app) -> None:
+    from ..analytics import sources
     from ..consent.service import on_withdrawal
     from ..extensions import api
-    from . import redirect
+    from . import figures, redirect
     from .allowlist import prefixes_of
     from .api import advocates_api
     from .config import check_config
@@ -15,4 +16,5 @@ def init_app(app) -> None:
     prefixes_of(app)  # a malformed SHARE_LINK_TARGETS stops the start, naming the entry
     on_withdrawal(app, PURPOSE, forget)  # members without the consent are not scored
     redirect.init_app(app)
+    sources.register(app, figures.SOURCE)  # the share -> click -> sign-up funnel
     api.register_blueprint(advocates_api)

@@ -19,6 +19,7 @@ from collections import namedtuple
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.exc import IntegrityError
 
+from ..analytics import rollups
 from ..batching import BatchingThread
 from ..extensions import db
 from ..intake.committer import dispatch
@@ -80,6 +81,8 @@ def write_clicks(clicks: list[Seen]) -> list[str]:
     if candidates:
         counted = {tuple(r) for r in run_insert(connection, _counted_insert(dialect), candidates)}
     winners = [r for r in candidates if (r["link_code"], r["visitor"]) in counted]
+    for row in winners:  # the funnel's clicks: distinct human visitors of a link
+        rollups.add(db.session, "advocates.click", row["at"])
     others += [
         {**row, "counted": False, "repeat": True}
         for row in candidates

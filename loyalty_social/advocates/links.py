@@ -11,6 +11,7 @@ import string
 from flask import current_app, request
 
 from .. import audit
+from ..analytics import rollups
 from ..errors import Problem
 from ..extensions import db
 from ..identity.service import insert_members
@@ -73,6 +74,7 @@ def create_link(
         )
     ).one()
     if created:
+        rollups.add(db.session, "advocates.share", row["created_at"])
         audit.record(
             "share_link.created",
             target=("share_link", link.code),

@@ -21,6 +21,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func
 
+from ..analytics import rollups
 from ..extensions import db
 from ..identity.service import share_an_identity
 from ..ids import new_id
@@ -78,6 +79,7 @@ def attribute(event) -> str | None:
         return None
     review = _velocity(referral, config)
     referral.status = "held" if review else "credited"
+    rollups.add(db.session, "advocates.signup", event.occurred_at)  # the funnel's last step
     data = {"share_code": code, "referred_member_id": referred, "via": event.type}
     if review:
         _flag(review[0], referral, review[1])
