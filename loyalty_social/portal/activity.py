@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import render_template, request, session
 
+from ..advocates import links as share_links
 from ..advocates import scoring
 from ..consent import service as consent
 from ..errors import Problem
@@ -71,6 +72,24 @@ def describe(item: dict, labels: dict[str, str]) -> str:
     return kind
 
 
+def _links(member_id: str) -> list[dict]:
+    """The member's share links with their distinct human clicks (the bars' widths)."""
+    rows = share_links.member_links(member_id)
+    most = max((row.clicks for row in rows), default=0) or 1
+    return [
+        {
+            "code": row.code,
+            "url": share_links.share_url(row.code),
+            "target": row.target_url,
+            "clicks": row.clicks,
+            "width": round(100 * row.clicks / most),
+            "verified": row.verified_at is not None,
+            "disabled": row.disabled_at is not None,
+        }
+        for row in rows
+    ]
+
+
 @portal.get("/activity")
 def activity():
     member = member_or_end()
@@ -84,6 +103,7 @@ def activity():
     return render_template(
         "portal/activity.html",
         standing=scoring.standing(member),
+        links=_links(member),
         ways=ways_to_earn(),
         networks=[
             {"label": config.label, "earns": linking} for config in providers.configs().values()

@@ -8,13 +8,19 @@ import re
 
 import pytest
 
+from loyalty_social.advocates.models import ShareLink
+from loyalty_social.extensions import db
 from loyalty_social.rules.service import create_rule
 
 from ..helpers import seed
 from ..identity.conftest import PORTAL, PORTAL_SECRET, member_assertion
 from .test_timeline import history
 
-SETTINGS = {"PORTAL_SHARED_SECRET": PORTAL_SECRET, "PORTAL_RETURN_URLS": f"{PORTAL}/"}
+SETTINGS = {
+    "PORTAL_SHARED_SECRET": PORTAL_SECRET,
+    "PORTAL_RETURN_URLS": f"{PORTAL}/",
+    "SHARE_LINK_TARGETS": "shop.example",
+}
 STREAK = {
     "streak": {
         "event_type": "community.milestone",
@@ -98,3 +104,28 @@ def test_a_member_without_consent_sees_no_level_but_how_to_allow_it(portal_app):
 
 def test_the_page_needs_a_portal_session(portal_app):
     assert portal_app.test_client().get("/portal/activity").status_code == 401
+
+
+def test_share_links_with_their_clicks_and_the_form_that_makes_one(portal_app):
+    history(portal_app)  # lnk1: six distinct people, one repeat
+    with portal_app.app_context():
+        db.session.get(ShareLink, "lnk1").clicks = 6  # the counter the click writer keeps
+        db.session.commit()
+    client, page = open_page(portal_app)
+    html = page.get_data(as_text=True)
+    assert re.search(r'id="link-lnk1" data-clicks="6"', html)
+    assert "6 people opened it" in text(html)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    made = client.post(
+        "/portal/share-links",
+        data={"csrf_token": token, "url": "https://shop.example/p/9", "next": "/portal/activity"},
+    )
+    assert made.status_code == 303 and made.headers["Location"].endswith("/portal/activity")
+    words = text(client.get("/portal/activity").get_data(as_text=True))
+    assert "Your share link: " in words and "to https://shop.example/p/9" in words
+    assert "0 people opened it" in words
+    refused = client.post(
+        "/portal/share-links",
+        data={"csrf_token": token, "url": "https://elsewhere.test/", "next": "/portal/activity"},
+    )
+    assert refused.status_code == 422

@@ -1,7 +1,8 @@
 """Acceptance, real processes (PostgreSQL, the app under granian, an RQ worker process): a
 member's reviews raise their advocate level to champion and the early-access rule grants the
 offer; a member who withdrew consent to social activity use is not scored and gets nothing.
-The portal's activity page in headless Chromium shows the level and the timeline."""
+The portal's activity page in headless Chromium shows the level, the timeline, and the share
+link the member made there with its click count (three people, not the bot or the repeat)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from loyalty_social.timeutil import isoformat
 
 from ..helpers import envelope, seed, signed, wait_until
 from ..identity.conftest import PORTAL, PORTAL_SECRET, member_assertion
+from .conftest import browser
 
 SETTINGS = {
     "PORTAL_SHARED_SECRET": PORTAL_SECRET,
     "PORTAL_RETURN_URLS": f"{PORTAL}/",
     "ADVOCATE_LEVELS": json.dumps({"fan": 0, "advocate": 20, "champion": 50}),
+    "SHARE_LINK_TARGETS": "shop.example",
+    "SHARE_LINK_CACHE_SECONDS": 0,
+    "SHARE_CLICK_LINGER_SECONDS": 0,
 }
 
 
@@ -132,6 +137,32 @@ def test_champion_gets_early_access_and_withdrawn_consent_gets_nothing(
     items = page.locator("#timeline li")
     assert "You got early access: Spring launch" in items.all_inner_texts()[0]
     assert any("You became Champion" in t for t in items.all_inner_texts())
+
+    # A share link made on the page, with the keyboard; three people open it, and a link
+    # preview and a repeat visit that do not count.
+    page.get_by_label("Address of one of our pages").fill("https://shop.example/p/1")
+    page.get_by_label("Address of one of our pages").press("Enter")
+    page.wait_for_selector("#notice")
+    link = page.locator("#links li").first
+    code = link.get_attribute("id").removeprefix("link-")
+    for agent in (*(browser(n) for n in (1, 2, 3)), "facebookexternalhit/1.1", browser(1)):
+        opened = requests.get(
+            f"{server.url}/s/{code}",
+            headers={"User-Agent": agent},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert opened.status_code == 302
+
+    def shown():
+        page.goto(f"{server.url}/portal/activity")
+        item = page.locator(f"#link-{code}")
+        clicks = page.locator("#timeline li[data-kind=click]").count()  # all five recorded
+        return (
+            item.inner_text() if (item.get_attribute("data-clicks"), clicks) == ("3", 5) else None
+        )
+
+    assert "3 people opened it" in wait_until(shown, timeout=30)
     page.goto(f"{server.url}/portal/start?assertion={member_assertion('M-B')}")
     page.goto(f"{server.url}/portal/activity")
     assert "not used for advocate levels" in page.locator("#level").inner_text()
