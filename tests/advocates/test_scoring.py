@@ -19,7 +19,7 @@ from loyalty_social.rules import processing
 from loyalty_social.settings import SettingsError
 from loyalty_social.timeutil import utcnow
 
-from ..conftest import make_config
+from ..conftest import make_config, run_cli
 from ..rules.conftest import make_rule, review, send
 
 NOW = utcnow()
@@ -222,3 +222,14 @@ def test_rules_read_the_scored_level_as_member_advocate_level(any_app):
         assert db.session.scalars(db.select(Award).where(Award.rule_id == bonus)).all() == []
     result = send(any_app, "review.published", "M-1", review("after"), at=NOW)
     assert [a["points"] for a in result["awards"]] == [7]
+
+
+def test_operator_recomputes_and_reads_a_score_from_the_command_line(rapp, sqlite_config):
+    consent(rapp, "M-1")
+    reviews(rapp, "M-1", 3)
+    done = run_cli(sqlite_config, "advocates", "recompute")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "scored 1 members, 0 level changes"
+    shown = run_cli(sqlite_config, "advocates", "score", "M-1")
+    assert shown.stdout.strip() == "M-1: 15 (fan); 35 to advocate"
+    assert "not scored" in run_cli(sqlite_config, "advocates", "score", "M-2").stdout
