@@ -21,6 +21,8 @@ class Award(db.Model):
         Index("ix_award_status_created", "status", "created_at"),
         # "Which rules already paid for these events?" is asked of every batch.
         Index("ix_award_event", "event_id"),
+        # The member's timeline: their awards newest first, a page at a time.
+        Index("ix_award_member_created", "member_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
