@@ -126,13 +126,17 @@ def seed(engine, members: int, events: int, rule_ids: list[str]) -> dict:
             "SELECT 'events', (received_at AT TIME ZONE 'UTC')::date, type, source_name,"
             " count(*), 0 FROM activity_event WHERE id LIKE 'evb_%' GROUP BY 1, 2, 3, 4" + ADD
         )
-        c.exec_driver_sql(
+        c.exec_driver_sql(  # per rule (200 a day) ...
             "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
-            f"SELECT 'points', d, ({rules})[1 + r], n, 1 + (r * 13 + i) % 40,"
-            " (1 + (r * 13 + i) % 40) * (1 + r % 20) "
-            f"FROM generate_series(0, {DAYS - 1}) i,"
-            f" LATERAL (SELECT date '{TODAY.isoformat()}' - i) AS day(d),"
-            f" generate_series(0, {len(rule_ids) - 1}) r, unnest({networks}) n" + ADD
+            f"SELECT 'points', date '{TODAY.isoformat()}' - i, ({rules})[1 + r], '',"
+            " 1 + (r * 13 + i) % 40, (1 + (r * 13 + i) % 40) * (1 + r % 20) "
+            f"FROM generate_series(0, {DAYS - 1}) i, generate_series(0, {len(rule_ids) - 1}) r"
+            + ADD
+        )
+        c.exec_driver_sql(  # ... and per network
+            "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
+            f"SELECT 'points.network', date '{TODAY.isoformat()}' - i, n, '', 100 + i % 50,"
+            f" (100 + i % 50) * 9 FROM generate_series(0, {DAYS - 1}) i, unnest({networks}) n" + ADD
         )
         for metric, key in (
             ("offers.granted", "'ofr_' || k"),
@@ -182,7 +186,7 @@ def charts(app) -> list[dict]:
             since = TODAY - timedelta(days=days - 1)
             for chart in queries.CHARTS:
                 cases.append(
-                    (f"{chart}, {label}", lambda c=chart, s=since: report.series(c, s, TODAY))
+                    (f"{chart}, {label}", lambda c=chart, s=since: report.chart(c, s, TODAY))
                 )
             cases.append((f"funnel, {label}", lambda s=since: report.funnel(s, TODAY)))
         cases.append(("consent opt-in rates", report.consent_rates))

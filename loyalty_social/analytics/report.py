@@ -28,6 +28,13 @@ def series(chart: str, since: date | None = None, until: date | None = None) -> 
     return {"chart": chart, "since": since, "until": until, "rows": rows}
 
 
+def chart(chart: str, since: date | None = None, until: date | None = None) -> dict:
+    """What a chart draws: the top keys and "other", per day (``queries.top_breakdown``)."""
+    since, until = days(since, until)
+    rows = queries.top_breakdown(chart, since, until)
+    return {"chart": chart, "since": since, "until": until, "rows": rows}
+
+
 def funnel(since: date | None = None, until: date | None = None) -> dict:
     since, until = days(since, until)
     return {"since": since, "until": until, "steps": queries.funnel(FUNNEL, since, until)}

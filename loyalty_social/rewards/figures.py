@@ -35,7 +35,11 @@ def _daily():
             .group_by(day, Award.rule_id, network)
         )
         for row_day, rule_id, net, count, points in db.session.execute(query):
-            yield (metric, row_day, rule_id, net, count, points)
+            if metric == "points":  # one row per rule, one per network: each chart reads its own
+                yield ("points", row_day, rule_id, "", count, points)
+                yield ("points.network", row_day, net, "", count, points)
+            else:
+                yield (metric, row_day, rule_id, net, count, points)
     for metric, column in (
         ("offers.granted", OfferGrant.granted_at),
         ("offers.redeemed", OfferGrant.redeemed_at),
@@ -62,7 +66,14 @@ def _members():
 
 SOURCE = Source(
     "rewards",
-    ("points", "points.reversed", "awards.held", "offers.granted", "offers.redeemed"),
+    (
+        "points",
+        "points.network",
+        "points.reversed",
+        "awards.held",
+        "offers.granted",
+        "offers.redeemed",
+    ),
     _daily,
     _members,
 )

@@ -140,7 +140,8 @@ def credit(items: list[Grant], now, actor: str | None = None, balances=None) -> 
         raise ValueError("balances given without every credited member's")
     entries = []
     for item in items:
-        rollups.add(db.session, "points", now, item.rule_id, item.network, 1, item.points)
+        rollups.add(db.session, "points", now, item.rule_id, "", 1, item.points)
+        rollups.add(db.session, "points.network", now, item.network, "", 1, item.points)
         rollups.add_member(db.session, item.member_id, item.points, 1)
         if item.points:
             state = balances[item.member_id]

@@ -54,7 +54,7 @@ def test_rebuild_command_recomputes_lost_rollups(rapp, sqlite_config):
     with rapp.app_context():
         metrics = set(db.session.scalars(sa.select(DailyRollup.metric)))
         db.session.remove()
-    assert metrics == {"points", "events"}
+    assert metrics == {"points", "points.network", "events"}
 
 
 def test_upgrade_downgrade_upgrade(empty_database):

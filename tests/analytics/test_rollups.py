@@ -173,3 +173,27 @@ def test_rolled_back_work_adds_nothing(rapp):
         rates = {r["purpose"]: r for r in report.consent_rates()}
         db.session.remove()
     assert rates["social_activity_use"]["decided"] == 1
+
+
+def test_a_chart_shows_the_top_eight_keys_and_sums_the_rest(rapp):
+    """The chart's query returns the leaders and "other" per day, not every key."""
+    from loyalty_social.analytics import queries
+
+    rules = [
+        make_rule(
+            rapp,
+            name=f"r{i}",
+            event_types=["social.shared"],
+            rewards=[{"kind": "fixed", "points": 10 + i}],
+        )
+        for i in range(10)
+    ]
+    send(rapp, "social.shared", "M-1", share())  # every rule pays: 10 + 11 + ... + 19
+    with rapp.app_context():
+        result = report.chart("points-by-rule")
+        drawn = queries.pivot(result["rows"], TODAY, TODAY)
+        db.session.remove()
+    assert len(result["rows"]) == 9
+    assert drawn["totals"]["other"] == 10 + 11  # the two smallest
+    assert list(drawn["totals"])[:2] == [rules[9], rules[8]]
+    assert sum(drawn["totals"].values()) == sum(range(10, 20))
