@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format install vendor-redoc
+.PHONY: run test lint format install vendor-redoc vendor-console screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,24 @@ vendor-redoc:
 		$$tmp/package/bundles/redoc.standalone.js.LICENSE.txt $(REDOC_DIR)/ \
 	&& rm -rf $$tmp
 	sed -i 's/^Version: .*/Version: $(REDOC_VERSION)/' $(REDOC_DIR)/README.md
+
+## Re-vendor the console's CSS (Pico) and htmx from the npm registry into the console's static
+## files (no CDN: the console's CSP allows only its own host). Bump a version, run, commit.
+PICO_VERSION ?= 2.1.1
+HTMX_VERSION ?= 2.0.11
+CONSOLE_VENDOR := loyalty_social/console/static/vendor
+vendor-console:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent @picocss/pico@$(PICO_VERSION) htmx.org@$(HTMX_VERSION) >/dev/null) \
+	&& mkdir -p $$tmp/pico $$tmp/htmx $(CONSOLE_VENDOR) \
+	&& tar -xzf $$tmp/picocss-pico-$(PICO_VERSION).tgz -C $$tmp/pico \
+	&& tar -xzf $$tmp/htmx.org-$(HTMX_VERSION).tgz -C $$tmp/htmx \
+	&& cp $$tmp/pico/package/css/pico.min.css $(CONSOLE_VENDOR)/pico.min.css \
+	&& cp $$tmp/pico/package/LICENSE.md $(CONSOLE_VENDOR)/pico.LICENSE.md \
+	&& cp $$tmp/htmx/package/dist/htmx.min.js $(CONSOLE_VENDOR)/htmx.min.js \
+	&& cp $$tmp/htmx/package/LICENSE $(CONSOLE_VENDOR)/htmx.LICENSE \
+	&& rm -rf $$tmp
+	printf 'Vendored from the npm registry by `make vendor-console`:\n\n- @picocss/pico %s (css/pico.min.css)\n- htmx.org %s (dist/htmx.min.js)\n' $(PICO_VERSION) $(HTMX_VERSION) > $(CONSOLE_VENDOR)/README.md
+
+## Re-take the console's screenshots (docs/screenshots/, 1280x800) from its browser tests.
+screenshots: $(STAMP)
+	SAVE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/console -k screenshot -q

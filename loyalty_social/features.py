@@ -16,6 +16,7 @@ FEATURES = (
     "advocates",
     "timeline",
     "portal",
+    "console",
 )
 
 

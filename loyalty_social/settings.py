@@ -112,6 +112,13 @@ class Settings:
     REFERRAL_VISITOR_MAX: int
     REFERRAL_BURST_MAX: int
     REFERRAL_BURST_SECONDS: int
+    # Marketer console (config/default.toml documents each).
+    CONSOLE_IDLE_SECONDS: int
+    CONSOLE_SESSION_MAX_SECONDS: int
+    CONSOLE_LOCKOUT_ATTEMPTS: int
+    CONSOLE_LOCKOUT_SECONDS: int
+    CONSOLE_IP_LOCKOUT_ATTEMPTS: int
+    CONSOLE_SSO_PROVIDERS: str
     # Secrets: from the environment or the secrets file only, never config/*.toml.
     SECRET_KEY: str = ""
     ENCRYPTION_KEYS: str = ""

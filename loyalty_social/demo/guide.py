@@ -63,6 +63,7 @@ def guide(base_url: str, seeded: Seeded, portal_link: str | None, provider_url: 
                 f"OpenID Connect provider on {provider_url} (stops with this server)."
             )
         lines.append("")
+    lines += _console(cli, base_url, seeded, provider_url)
     lines += [
         f"API keys (files in {seeded.instance}): marketer+read in "
         f"{seeded.key_files['marketer'].name}, read+operator+metrics in "
@@ -84,3 +85,20 @@ def guide(base_url: str, seeded: Seeded, portal_link: str | None, provider_url: 
         "",
     ]
     return "\n".join(lines)
+
+
+def _console(cli: str, base_url: str, seeded: Seeded, provider_url: str | None) -> list[str]:
+    """The console's logins: passwords only on the run that made them (they are not kept)."""
+    lines = [f"Marketer console: {base_url}/console/"]
+    made = {email: (role, password) for email, role, password in seeded.new_logins}
+    for email, role in seeded.console_users:
+        if email in made:
+            lines.append(f"  {role:<9} {email}  password: {made[email][1]}  (shown this once)")
+        else:
+            lines.append(
+                f"  {role:<9} {email}  (password shown on the first run; a new one: "
+                f"{cli} user password {email})"
+            )
+    if provider_url:
+        lines.append('  or "Sign in with Demo ID" as dana (the approver).')
+    return [*lines, ""]

@@ -27,7 +27,7 @@ from ..timeutil import utcnow
 from . import providers
 from .models import OAuthFlow
 
-PURPOSES = ("link", "signin")
+PURPOSES = ("link", "signin", "console")  # console: a console user signing in (SSO)
 
 
 class FlowError(ValueError):

@@ -1,0 +1,13 @@
+// The console's few behaviours, with no inline script (the CSP allows only this host's files).
+// Forms marked data-confirm ask before they submit; "select all" boxes toggle their group.
+document.addEventListener("submit", (event) => {
+  const message = event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+document.addEventListener("change", (event) => {
+  const group = event.target.getAttribute("data-select-all");
+  if (!group) return;
+  document.querySelectorAll(`input[type=checkbox][data-group="${group}"]`).forEach((box) => {
+    box.checked = event.target.checked;
+  });
+});
