@@ -26,7 +26,9 @@ class ConsoleUser(db.Model):
     not in one process's memory, so a lock-out holds across every web process."""
 
     __tablename__ = "console_user"
-    __table_args__ = (CheckConstraint("role IN ('viewer', 'editor', 'approver', 'admin')"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'editor', 'approver', 'admin')", name="role"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased

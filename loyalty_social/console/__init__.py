@@ -9,7 +9,8 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from . import auth_views, lockout, views  # noqa: F401  (their routes join the blueprint)
+    # (the view modules' routes join the blueprint when imported)
+    from . import approvals_views, auth_views, lockout, preview_views, rules_views, views  # noqa: F401
     from .blueprint import console
 
     lockout.init_app(app)

@@ -148,3 +148,21 @@ class BudgetAlert(db.Model):
     spent_points: Mapped[int] = mapped_column(Integer)
     spent_count: Mapped[int] = mapped_column(Integer)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RuleReview(db.Model):
+    """Maker-checker: a change waiting for a second person. For a draft rule the draft itself
+    is the change; for an active or paused rule ``proposed`` holds the new document while the
+    live one keeps paying. ``state``: editing | requested | sent_back. Gone once approved."""
+
+    __tablename__ = "rule_review"
+
+    rule_id: Mapped[str] = mapped_column(ForeignKey("rule.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    proposed: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    proposed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)

@@ -21,6 +21,7 @@ from marshmallow import (
 from ..intake.catalogue import EVIDENCE_LEVELS, known_types
 from . import conditions
 from .conditions import MAX_ROLLING_DAYS, _validate_field
+from .field_types import check_values, payload_fields
 from .fields import StrictBoolean, WholeNumber
 from .grammar import Strict, condition, data_field_names, data_field_pattern, reward
 from .payouts import validate_rewards
@@ -156,11 +157,16 @@ class RuleSchema(Strict):
     def _check(self, data, **kwargs):
         """The JSON parts, by the registries; errors keyed by JSON pointer."""
         errors: dict[str, list[str]] = {}
-        carried = data_fields()
+        listened = payload_fields(data.get("event_types"))
+        # The listened types' fields (each known type declares some); any type's when the
+        # event types themselves are refused, so the other errors still name the parts.
+        carried = set(listened) if listened else data_fields()
         if data.get("conditions") is not None:  # {} is not "no conditions": null is
             errors.update(
                 conditions.validate(data["conditions"], "/conditions", known_types(), carried)
             )
+            for pointer, messages in check_values(data["conditions"], listened).items():
+                errors.setdefault(pointer, messages)  # one message a value is enough
         if isinstance(data.get("rewards"), list):
             errors.update(validate_rewards(data["rewards"], carried))
         once_per = (data.get("limits") or {}).get("once_per")

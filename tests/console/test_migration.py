@@ -1,0 +1,88 @@
+"""Revision 0014_console (console users and sessions) upgrades and downgrades on SQLite and
+PostgreSQL, and matches the models."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from loyalty_social.extensions import db
+
+from ..conftest import make_config, migrate
+
+TABLES = {"console_user", "console_session"}
+REVISION = "0014_console"
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def fresh_config(request, tmp_path):
+    """A database of its own, migrated to head (the shared test databases stay untouched)."""
+    if request.param == "sqlite":
+        config = make_config(f"sqlite:///{tmp_path}/migrations.db")
+        migrate(config)
+        yield config
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"ls_mig_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    config = make_config(urlunsplit(urlsplit(server)._replace(path=f"/{name}")))
+    migrate(config)
+    yield config
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def test_revision_downgrades_and_upgrades_and_matches_the_models(fresh_config, make_app):
+    app = make_app(fresh_config)
+    with app.app_context():
+        assert _tables() == TABLES
+        with db.engine.connect() as connection:
+            drift = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        assert [diff for diff in drift if _mentions(diff)] == []
+        previous = _previous()
+        downgrade(revision=previous)
+        assert _tables() == set()
+        upgrade()
+        assert _tables() == TABLES
+        # the role is checked by the database too
+        with db.engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+            connection.exec_driver_sql(
+                "INSERT INTO console_user (id, email, role, created_at) "
+                "VALUES ('usr_x', 'x@example.test', 'owner', CURRENT_TIMESTAMP)"
+            )
+
+
+def _previous() -> str:
+    from alembic.script import ScriptDirectory
+
+    from ..conftest import ROOT
+
+    script = ScriptDirectory(str(ROOT / "migrations"))
+    return script.get_revision(REVISION).down_revision
+
+
+def _tables() -> set[str]:
+    return set(sa.inspect(db.engine).get_table_names()) & TABLES
+
+
+def _mentions(diff) -> bool:
+    """Does an autogenerate diff (a tuple, or a list of them) touch one of our tables?"""
+    if isinstance(diff, list):
+        return any(_mentions(item) for item in diff)
+    for part in diff:
+        name = part if isinstance(part, str) else getattr(part, "name", None)
+        table = getattr(part, "table", None)
+        if name in TABLES or getattr(table, "name", None) in TABLES:
+            return True
+    return False
