@@ -119,6 +119,8 @@ class Settings:
     CONSOLE_LOCKOUT_SECONDS: int
     CONSOLE_IP_LOCKOUT_ATTEMPTS: int
     CONSOLE_SSO_PROVIDERS: str
+    CONSOLE_PASSWORD_TIME_COST: int
+    CONSOLE_PASSWORD_MEMORY_KIB: int
     # Secrets: from the environment or the secrets file only, never config/*.toml.
     SECRET_KEY: str = ""
     ENCRYPTION_KEYS: str = ""

@@ -8,6 +8,7 @@ record in the same transaction.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,9 +27,23 @@ ROLES = ("viewer", "editor", "approver", "admin")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256  # argon2 takes any length; a cap keeps a megabyte password from costing CPU
 _EMAIL = re.compile(r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,189}\.[^@\s\x00]{1,63}$")
-_hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
-# Verified when the email is unknown, so an unknown account costs the same time as a known one.
-_DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
+
+
+@functools.cache
+def _hashers(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    """argon2id with the configured cost (RFC 9106's second recommendation by default), and
+    a hash verified when the email is unknown, so an unknown account costs the same time."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    return hasher, hasher.hash("not-a-password-of-anyone")
+
+
+def _hasher() -> PasswordHasher:
+    return _costed()[0]
+
+
+def _costed() -> tuple[PasswordHasher, str]:
+    config = current_app.config
+    return _hashers(config["CONSOLE_PASSWORD_TIME_COST"], config["CONSOLE_PASSWORD_MEMORY_KIB"])
 
 
 class UserError(ValueError):
@@ -115,7 +130,7 @@ def create_user(email: str, role: str, password: str | None) -> ConsoleUser:
         id=new_id("usr"),
         email=email,
         role=role,
-        password_hash=_hasher.hash(password) if password is not None else None,
+        password_hash=_hasher().hash(password) if password is not None else None,
         created_at=utcnow(),
         failed_logins=0,
     )
@@ -155,7 +170,7 @@ def set_disabled(user_id: str, disabled: bool) -> ConsoleUser:
 
 def set_password(user_id: str, password: str) -> None:
     user = _existing(user_id)
-    user.password_hash = _hasher.hash(check_password(password))
+    user.password_hash = _hasher().hash(check_password(password))
     user.failed_logins, user.locked_until = 0, None
     audit.record("console_user.password_set", target=("console_user", user.id))
     db.session.commit()
@@ -184,7 +199,7 @@ def authenticate(email: str, password: str) -> ConsoleUser:
     user = by_email(email) if len(password) <= MAX_PASSWORD else None
     now = utcnow()
     if user is None or user.password_hash is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_costed()[1], password)
         raise LoginRefused()
     locked = user.locked_until is not None and user.locked_until > now
     if locked or user.disabled_at is not None or not _verify(user.password_hash, password):
@@ -201,8 +216,8 @@ def authenticate(email: str, password: str) -> ConsoleUser:
                 )
         db.session.commit()
         raise LoginRefused(locked=locked)
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     db.session.commit()
     return user
@@ -220,6 +235,6 @@ def signed_in_by_sso(email: str | None) -> ConsoleUser | None:
 
 def _verify(hashed: str, password: str) -> bool:
     try:
-        return _hasher.verify(hashed, password)
+        return _hasher().verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False

@@ -69,13 +69,15 @@ def signed_in(app, people):
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, top: bool = True) -> None:
     """Save ``docs/screenshots/console-<name>.png`` at 1280x800 when SAVE_SCREENSHOTS is set
     (`make screenshots`); otherwise nothing, so CI never rewrites them."""
     if not os.environ.get("SAVE_SCREENSHOTS"):
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 800})
+    if top:
+        page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"))
 
 

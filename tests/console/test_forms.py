@@ -25,6 +25,14 @@ def console_posts() -> list[tuple[str, str]]:
 
 
 POSTS = console_posts()
+
+
+@pytest.fixture
+def app(sqlite_config, make_app):
+    """The guard is the same on every database: the walk runs on the embedded default."""
+    return make_app(sqlite_config)
+
+
 GUARDED = [(endpoint, url) for endpoint, url in POSTS if endpoint not in PUBLIC]
 
 
