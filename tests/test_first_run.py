@@ -212,6 +212,29 @@ def test_first_run_shows_the_whole_product(dev, chromium):
     ledger = json.loads(dev.run(dev.printed(r"/ledger$")).stdout)
     assert sorted(entry["points"] for entry in ledger["items"]) == [10, 25, 50], ledger
 
+    # The console: the printed admin login (shown this once), and Demo ID's "dana" as the
+    # seeded approver through single sign-on.
+    console_url = dev.printed(r"Marketer console: ").split(": ", 1)[1]
+    login = re.search(r"admin +admin@demo\.invalid +password: (\S+) +\(shown this once\)", dev.text)
+    assert login, dev.text
+    page = chromium.new_page()
+    page.set_default_timeout(20000)
+    page.goto(console_url)
+    page.get_by_label("Email").fill("admin@demo.invalid")
+    page.get_by_label("Password").fill(login.group(1))
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(console_url)
+    page.goto(f"{console_url}rules")
+    row = page.locator("tr", has_text="Five-star reviews")
+    assert row.locator(".points-week").inner_text() == str(REVIEW_POINTS)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in with Demo ID").click()
+    page.wait_for_url(f"{provider_url}/oauth2/authorize*")
+    page.get_by_role("button", name="dana").click()
+    page.wait_for_url(console_url)
+    assert "dana@demo.invalid approver" in page.locator("header").inner_text()
+    page.close()
+
     # Ctrl-C: the server and the Demo ID provider it started both end.
     dev.stop()
     assert dev.process.returncode is not None
@@ -253,5 +276,8 @@ def test_second_run_keeps_the_demo_and_prints_a_fresh_link(tmp_path):
         listed = second.run(f"{Path(sys.executable).parent}/loyalty-social rule list")
         assert listed.returncode == 0, listed.stderr
         assert len(listed.stdout.strip().splitlines()) == 2, listed.stdout  # seeded once
+        # console passwords are printed on the first run only (kept only as hashes)
+        assert "password: " in first.text and "password: " not in second.text
+        assert "password shown on the first run" in second.text
     finally:
         second.stop()

@@ -1,5 +1,5 @@
-"""Revision 0014_console (console users and sessions) upgrades and downgrades on SQLite and
-PostgreSQL, and matches the models."""
+"""Revisions 0016_console (console users and sessions) and 0017_rule_reviews (maker-checker)
+upgrade and downgrade on SQLite and PostgreSQL, and match the models."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from loyalty_social.extensions import db
 
 from ..conftest import make_config, migrate
 
-TABLES = {"console_user", "console_session"}
-REVISION = "0014_console"
+TABLES = {"console_user", "console_session", "rule_review"}
+REVISION = "0016_console"
 
 
 @pytest.fixture(params=["sqlite", "pg"])

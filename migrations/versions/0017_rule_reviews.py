@@ -1,7 +1,7 @@
 """maker-checker: a rule change waiting for a second person (rule_review)
 
-Revision ID: 0015_rule_reviews
-Revises: 0014_console
+Revision ID: 0017_rule_reviews
+Revises: 0016_console
 Create Date: 2026-12-03 21:40:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import loyalty_social.dbtypes
 
 # revision identifiers, used by Alembic.
-revision = "0015_rule_reviews"
-down_revision = "0014_console"
+revision = "0017_rule_reviews"
+down_revision = "0016_console"
 branch_labels = None
 depends_on = None
 
