@@ -32,8 +32,11 @@ console = Blueprint(
 PUBLIC = {"console.login", "console.sso_start", "console.sso_callback", "console.static"}
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# Forms post only here; the sign-in page's single sign-on form is answered with a redirect to
+# the provider, which form-action would block, so that page goes without it.
+FORMS_HERE = "; form-action 'self'"
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,9 @@ def _headers(response):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Security-Policy"] = CSP + (
+        "" if request.endpoint in PUBLIC else FORMS_HERE
+    )
     return response
 
 
