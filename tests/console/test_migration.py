@@ -1,4 +1,4 @@
-"""Revisions 0016_console (console users and sessions) and 0017_rule_reviews (maker-checker)
+"""Revisions 0017_console (console users and sessions) and 0018_rule_reviews (maker-checker)
 upgrade and downgrade on SQLite and PostgreSQL, and match the models."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from loyalty_social.extensions import db
 from ..conftest import make_config, migrate
 
 TABLES = {"console_user", "console_session", "rule_review"}
-REVISION = "0016_console"
+REVISION = "0017_console"
 
 
 @pytest.fixture(params=["sqlite", "pg"])

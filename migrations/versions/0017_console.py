@@ -1,7 +1,7 @@
 """console users (argon2id hashes, lock-out state) and console sessions kept server-side
 
-Revision ID: 0016_console
-Revises: 0015_analytics_rollups
+Revision ID: 0017_console
+Revises: 0016_timeline_indexes
 Create Date: 2026-12-03 21:30:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import loyalty_social.dbtypes
 
 # revision identifiers, used by Alembic.
-revision = "0016_console"
-down_revision = "0015_analytics_rollups"
+revision = "0017_console"
+down_revision = "0016_timeline_indexes"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """maker-checker: a rule change waiting for a second person (rule_review)
 
-Revision ID: 0017_rule_reviews
-Revises: 0016_console
+Revision ID: 0018_rule_reviews
+Revises: 0017_console
 Create Date: 2026-12-03 21:40:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import loyalty_social.dbtypes
 
 # revision identifiers, used by Alembic.
-revision = "0017_rule_reviews"
-down_revision = "0016_console"
+revision = "0018_rule_reviews"
+down_revision = "0017_console"
 branch_labels = None
 depends_on = None
 
