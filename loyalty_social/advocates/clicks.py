@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import namedtuple
 
 from sqlalchemy import bindparam, text, update
@@ -23,7 +24,7 @@ from ..analytics import rollups
 from ..batching import BatchingThread
 from ..extensions import db
 from ..intake.committer import dispatch
-from ..sql import insert_statement, run_insert
+from ..sql import insert_statement, is_transient, rows_json, run_insert
 from .models import Click, ShareLink
 from .verification import verify_ready
 
@@ -49,6 +50,19 @@ _BOT_COUNTER = (
     update(LINKS)
     .where(LINKS.c.code == bindparam("link"))
     .values(bot_clicks=LINKS.c.bot_clicks + bindparam("n_bot"))
+)
+# PostgreSQL: the batch's links locked in one order (two processes' writers never deadlock),
+# then all their counters in one statement, not one UPDATE per link.
+_PG_LOCK = text(
+    "SELECT code FROM share_link WHERE code IN "
+    "(SELECT value FROM json_array_elements_text(CAST(:codes AS json))) ORDER BY code FOR UPDATE"
+)
+_PG_COUNTERS = text(
+    "UPDATE share_link AS l SET clicks = l.clicks + t.n_counted, "
+    "bot_clicks = l.bot_clicks + t.n_bot, repeat_clicks = l.repeat_clicks + t.n_repeat, "
+    "last_click_at = COALESCE(t.last_at, l.last_click_at) "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS t(link varchar, n_counted int, n_bot int, "
+    "n_repeat int, last_at timestamptz) WHERE l.code = t.link"
 )
 
 
@@ -78,6 +92,9 @@ def write_clicks(clicks: list[Seen]) -> list[str]:
             seen.add(key)
             candidates.append({**row, "counted": True})
     counted = set()
+    # One order for every writer: two batches inserting the same (link, visitor) pairs in
+    # different orders would wait on each other's unique-index entries (a deadlock).
+    candidates.sort(key=lambda r: (r["link_code"], r["visitor"]))
     if candidates:
         counted = {tuple(r) for r in run_insert(connection, _counted_insert(dialect), candidates)}
     winners = [r for r in candidates if (r["link_code"], r["visitor"]) in counted]
@@ -101,19 +118,19 @@ def write_clicks(clicks: list[Seen]) -> list[str]:
             continue
         tally["n_counted" if row["counted"] else "n_repeat"] += 1
         tally["last_at"] = max(tally["last_at"] or row["at"], row["at"])
-    for tally in tallies.values():  # a batch of bots only keeps the last human click's time
-        if tally["last_at"] is None:
-            tally.pop("last_at")
-    _update_counters(
-        connection, [tallies[code] for code in sorted(tallies)]
-    )  # one lock order: no deadlock
+    _update_counters(connection, [tallies[code] for code in sorted(tallies)])
     grown = sorted(code for code, tally in tallies.items() if tally["n_counted"])
     return verify_ready(grown) if grown else []
 
 
 def _update_counters(connection, tallies: list[dict]) -> None:
-    with_time = [t for t in tallies if "last_at" in t]
-    without = [{"link": t["link"], "n_bot": t["n_bot"]} for t in tallies if "last_at" not in t]
+    """Sorted by code: one lock order. A batch of bots only keeps the last human click's time."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_PG_LOCK, {"codes": rows_json([t["link"] for t in tallies])})
+        connection.execute(_PG_COUNTERS, {"rows": rows_json(tallies)})
+        return
+    with_time = [t for t in tallies if t["last_at"] is not None]
+    without = [{"link": t["link"], "n_bot": t["n_bot"]} for t in tallies if t["last_at"] is None]
     if with_time:
         connection.execute(_COUNTERS, with_time)
     if without:
@@ -135,12 +152,20 @@ class ClickWriter(BatchingThread):
 
     def _write(self, clicks: list[Seen]) -> None:
         with self.app.app_context():
-            try:
-                new_events = write_clicks(clicks)
-                db.session.commit()
-            except IntegrityError:  # a link erased meanwhile: keep the clicks of the others
-                db.session.rollback()
-                new_events = self._write_existing(clicks)
+            for attempt in range(3):
+                try:
+                    new_events = write_clicks(clicks)
+                    db.session.commit()
+                    break
+                except IntegrityError:  # a link erased meanwhile: keep the others' clicks
+                    db.session.rollback()
+                    new_events = self._write_existing(clicks)
+                    break
+                except Exception as error:  # the database away a moment: the batch again
+                    db.session.rollback()
+                    if attempt == 2 or not is_transient(error):
+                        raise
+                    time.sleep(0.1 * (attempt + 1))
             if new_events:
                 dispatch(new_events, self.app.config["PROCESS_BATCH_SIZE"])
 

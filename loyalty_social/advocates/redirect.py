@@ -11,6 +11,7 @@ or no-longer-allowed codes answer a plain 404 page: never a redirect anywhere el
 from __future__ import annotations
 
 import logging
+import random
 import re
 import threading
 import time
@@ -78,7 +79,8 @@ class LinkCache:
         with self._lock:
             if len(self._entries) >= CACHE_MAX:
                 self._entries.clear()
-            self._entries[code] = (now + self.seconds, location)
+            # 50-100 % of the trust period: links cached together do not expire together
+            self._entries[code] = (now + self.seconds * (0.5 + random.random() / 2), location)
         return location
 
     def _load(self, code: str) -> str | None:
