@@ -108,7 +108,7 @@ def seed(engine, members: int, events: int, rule_ids: list[str]) -> dict:
                 " member_id, occurred_at, received_at, evidence, evidence_claimed, object_key,"
                 " data, body_sha256, status, attempts, outcome) "
                 f"SELECT 'evb_' || g, ({sources})[1 + g % {len(SOURCES)}], 'w' || g,"
-                f" ({types})[1 + g % {len(TYPES)}], 1, 'B-' || ((g * 7919) % {members}),"
+                f" ({types})[1 + g % {len(TYPES)}], 1, 'B-' || ((g::bigint * 7919) % {members}),"
                 f" t, t, 'verified', 'verified', NULL,"
                 f" json_build_object('network', ({networks})[1 + g % {len(NETWORKS)}]),"
                 " '0', 'processed', 1, '{}'::json "
@@ -156,7 +156,7 @@ def seed(engine, members: int, events: int, rule_ids: list[str]) -> dict:
             )
         c.exec_driver_sql(
             "INSERT INTO rollup_member (member_id, points, awards, updated_at) "
-            f"SELECT 'B-' || g, (g * 7919) % 100000, 1 + g % 50, now() "
+            f"SELECT 'B-' || g, (g::bigint * 7919) % 100000, 1 + g % 50, now() "
             f"FROM generate_series(0, {members - 1}) g"
         )
         c.commit()
