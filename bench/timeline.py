@@ -26,10 +26,10 @@ MEMBER = "M-big"
 FILL = [
     "INSERT INTO source (name, max_evidence, enabled, created_at) "
     "VALUES ('bench', 'verified', false, now()) ON CONFLICT DO NOTHING",
-    "INSERT INTO member (id, attributes, created_at, updated_at) SELECT 'M-' || g, '{}', now(), now() "
-    "FROM generate_series(0, 999) g ON CONFLICT DO NOTHING",
-    "INSERT INTO member (id, attributes, created_at, updated_at) VALUES (:member, '{}', now(), now()) "
-    "ON CONFLICT DO NOTHING",
+    "INSERT INTO member (id, attributes, created_at, updated_at) "
+    "SELECT 'M-' || g, '{}', now(), now() FROM generate_series(0, 999) g ON CONFLICT DO NOTHING",
+    "INSERT INTO member (id, attributes, created_at, updated_at) "
+    "VALUES (:member, '{}', now(), now()) ON CONFLICT DO NOTHING",
     # the member's activities, one a minute, and as many of other members'
     "INSERT INTO activity_event (id, source_name, webhook_id, type, type_version, member_id, "
     "occurred_at, received_at, evidence, evidence_claimed, data, body_sha256, status, attempts) "
