@@ -10,7 +10,18 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     # (the view modules' routes join the blueprint when imported)
-    from . import approvals_views, auth_views, lockout, preview_views, rules_views, views  # noqa: F401
+    from . import (  # noqa: F401
+        analytics_views,
+        approvals_views,
+        auth_views,
+        backtest_views,
+        lockout,
+        offers_views,
+        operations_views,
+        preview_views,
+        rules_views,
+        views,
+    )
     from .blueprint import console
 
     lockout.init_app(app)
