@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format install vendor-redoc vendor-console screenshots
+.PHONY: run test lint format install vendor-redoc vendor-console vendor-charts screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,17 @@ vendor-console:
 	&& rm -rf $$tmp
 	printf 'Vendored from the npm registry by `make vendor-console`:\n\n- @picocss/pico %s (css/pico.min.css)\n- htmx.org %s (dist/htmx.min.js)\n' $(PICO_VERSION) $(HTMX_VERSION) > $(CONSOLE_VENDOR)/README.md
 
+## Re-vendor the console's charting library (Chart.js, its UMD build) from the npm registry.
+CHARTJS_VERSION ?= 4.6.1
+vendor-charts:
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null) \
+	&& tar -xzf $$tmp/chart.js-$(CHARTJS_VERSION).tgz -C $$tmp \
+	&& cp $$tmp/package/dist/chart.umd.min.js $(CONSOLE_VENDOR)/chart.umd.min.js \
+	&& cp $$tmp/package/LICENSE.md $(CONSOLE_VENDOR)/chart.js.LICENSE.md \
+	&& rm -rf $$tmp
+	grep -q '^- chart.js' $(CONSOLE_VENDOR)/README.md \
+	|| printf -- '- chart.js %s (dist/chart.umd.min.js; `make vendor-charts`)\n' $(CHARTJS_VERSION) >> $(CONSOLE_VENDOR)/README.md
+
 ## Re-take the console's screenshots (docs/screenshots/, 1280x800) from its browser tests.
 screenshots: $(STAMP)
-	SAVE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/console -k screenshot -q
+	SAVE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/console tests/analytics -k screenshot -q

@@ -64,7 +64,7 @@ def rule_names() -> dict[str, str]:
 
 
 def chart(chart_id: str, value: str, since: date, until: date, names: dict) -> dict:
-    rows = report.series(chart_id, since, until)["rows"]
+    rows = report.chart(chart_id, since, until)["rows"]
     if chart_id.startswith("points-by-rule"):
         rows = [{**r, "key": names.get(r["key"], r["key"])} for r in rows]
     data = queries.pivot(rows, since, until, value)

@@ -96,7 +96,8 @@ def _view(found: Backtest) -> dict:
             {"name": "points cost", "values": [d["points"] for d in days]},
             {"name": "awards", "values": [d["awards"] + d["held"] for d in days]},
         ],
-        "kind": "line",
+        "kind": "bar",
+        "stacked": False,  # points and awards side by side: two units, not parts of a whole
     }
     percent = (
         100

@@ -42,7 +42,7 @@ def _processed(server, auth, event_id) -> bool:
     return answer.json().get("status") == "processed"
 
 
-def test_webhooks_to_charts_banner_backtest_and_code_import(
+def test_webhooks_to_charts_banner_backtest_and_code_import_screenshots(
     sqlite_config, make_app, serve, chromium, tmp_path
 ):
     app = make_app(sqlite_config)

@@ -8,6 +8,7 @@
     if (canvas.dataset.drawn || typeof Chart === "undefined") return;
     const data = JSON.parse(canvas.dataset.chart);
     const kind = data.kind || "bar";
+    const stacked = data.stacked === undefined ? kind === "bar" : data.stacked;
     canvas.dataset.drawn = "1";
     new Chart(canvas, {
       type: kind,
@@ -28,8 +29,8 @@
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          x: { stacked: kind === "bar", ticks: { maxTicksLimit: 12 } },
-          y: { stacked: kind === "bar", beginAtZero: true },
+          x: { stacked: stacked, ticks: { maxTicksLimit: 12 } },
+          y: { stacked: stacked, beginAtZero: true },
         },
         plugins: { legend: { display: data.series.length > 1, position: "bottom" } },
       },
