@@ -73,4 +73,4 @@ vendor-charts:
 
 ## Re-take the console's screenshots (docs/screenshots/, 1280x800) from its browser tests.
 screenshots: $(STAMP)
-	SAVE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/console tests/analytics -k screenshot -q
+	SAVE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/console tests/analytics -k "screenshot or browser" -q

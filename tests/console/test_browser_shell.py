@@ -77,3 +77,54 @@ def test_a_viewer_sees_no_admin_controls_and_gets_the_403_page(
     )
     assert refused.status == 403 and "This needs the admin role." in refused.text()
     page.close()
+
+
+# WCAG 2 contrast of every visible text element against its effective background.
+CONTRAST = """() => {
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = parse(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const box = el.getBoundingClientRect();
+    if (!own || !box.width || getComputedStyle(el).visibility === "hidden") continue;
+    if (el.closest(".visually-hidden, .skip-link")) continue;
+    const [a, b] = [lum(parse(getComputedStyle(el).color)), lum(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const text = el.textContent.trim().slice(0, 30);
+    if (ratio < 4.5) low.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)} "${text}"`);
+  }
+  return low;
+}"""
+
+
+def test_text_has_enough_contrast_on_every_shell_page(sqlite_config, make_app, serve, chromium):
+    add_people(make_app(sqlite_config))
+    server = serve(sqlite_config)
+    page = chromium.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(15000)
+    page.goto(f"{server.url}/console/login")
+    assert page.evaluate(CONTRAST) == []
+    browser_sign_in(page, server.url, PEOPLE["admin"])
+    for path in (
+        "/console/",
+        "/console/rules",
+        "/console/rules/new",
+        "/console/approvals",
+        "/console/audit",
+        "/console/users",
+        "/console/audit?since=bad",
+    ):
+        page.goto(f"{server.url}{path}")
+        assert page.evaluate(CONTRAST) == [], path
+    page.close()

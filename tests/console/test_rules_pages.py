@@ -196,3 +196,26 @@ def test_the_advanced_editor_keeps_what_the_structured_form_cannot_show(app, sig
     edit = editor.get(f"/console/rules/{rule.id}/edit").text
     assert '<option value="json" selected>Advanced: condition tree as JSON' in edit
     assert '<option value="json" selected>Advanced: rewards as JSON' in edit
+
+
+def test_over_long_text_and_huge_numbers_are_refused_beside_their_fields(app, signed_in):
+    editor = signed_in("editor")
+    refused = editor.post(
+        "/console/rules",
+        rule_form(name="x" * 201, budget_points="9" * 5000, priority=str(10**12)),
+        page="/console/rules/new",
+    )
+    assert refused.status_code == 422
+    assert 'id="err-budget_points"' in refused.text  # not even a number Python will parse
+    refused = editor.post(
+        "/console/rules",
+        rule_form(name="x" * 201, budget_points=str(10**12), priority=str(10**12)),
+        page="/console/rules/new",
+    )
+    assert refused.status_code == 422
+    for field in ("name", "budget_points", "priority"):
+        assert f'id="err-{field}"' in refused.text, field
+    nul = editor.post("/console/rules", rule_form(name="bad\x00name"), page="/console/rules/new")
+    assert nul.status_code == 422
+    with app.app_context():
+        assert db.session.scalars(db.select(Rule)).all() == []
