@@ -12,7 +12,6 @@ from collections import Counter, defaultdict
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy.orm import defer
 
 from ..extensions import db
 from ..identity.models import Member
@@ -29,6 +28,19 @@ from .models import Backtest
 from .processing import REMOVALS, REMOVED_BY, ProcessingEnv
 
 PAGE = 5000
+EVALUATED = (
+    ActivityEvent.id,
+    ActivityEvent.type,
+    ActivityEvent.member_id,
+    ActivityEvent.occurred_at,
+    ActivityEvent.received_at,
+    ActivityEvent.evidence,
+    ActivityEvent.source_name,
+    ActivityEvent.object_key,
+    ActivityEvent.data,
+    ActivityEvent.attempts,
+    ActivityEvent.status,
+)
 
 
 class BacktestEnv(ProcessingEnv):
@@ -151,10 +163,9 @@ def _scan(backtest: Backtest, progress) -> dict:
     scanned = 0
     after = None
     known_members: dict = {}
-    # What evaluation never reads stays in the database (an outcome is the biggest column).
-    base = _events_query(backtest, rule).options(
-        defer(ActivityEvent.outcome), defer(ActivityEvent.error), defer(ActivityEvent.body_sha256)
-    )
+    # Plain rows of what evaluation reads (as processing claims them), not ORM objects: no
+    # identity map, and the outcome (the biggest column) stays in the database.
+    base = _events_query(backtest, rule).with_only_columns(*EVALUATED)
     while True:
         query = base.limit(PAGE)
         if after is not None:
@@ -162,7 +173,9 @@ def _scan(backtest: Backtest, progress) -> dict:
                 (ActivityEvent.received_at > after[0])
                 | ((ActivityEvent.received_at == after[0]) & (ActivityEvent.id > after[1]))
             )
-        events = list(db.session.scalars(query))
+        events = [
+            SimpleNamespace(**row._mapping, outcome=None) for row in db.session.execute(query)
+        ]
         if not events:
             break
         members = _members({e.member_id for e in events}, known_members)
@@ -192,7 +205,6 @@ def _scan(backtest: Backtest, progress) -> dict:
                 skipped[decision.code] += 1
         scanned += len(events)
         after = (events[-1].received_at, events[-1].id)
-        db.session.expunge_all()
         backtest = get(backtest_id)
         backtest.scanned = scanned
         db.session.commit()
