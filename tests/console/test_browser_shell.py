@@ -3,6 +3,8 @@ keyboard, the navigation a role sees, the audit log's filters, the 403 page, sig
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from .conftest import PEOPLE, add_people, browser_sign_in, screenshot
 
 
@@ -116,15 +118,11 @@ def test_text_has_enough_contrast_on_every_shell_page(sqlite_config, make_app, s
     page.goto(f"{server.url}/console/login")
     assert page.evaluate(CONTRAST) == []
     browser_sign_in(page, server.url, PEOPLE["admin"])
-    for path in (
-        "/console/",
-        "/console/rules",
-        "/console/rules/new",
-        "/console/approvals",
-        "/console/audit",
-        "/console/users",
-        "/console/audit?since=bad",
-    ):
+    # every page of the navigation (pages added later are covered too), and two forms
+    nav = page.get_by_role("navigation", name="Console").locator(".nav-links a")
+    paths = [urlsplit(href).path for href in nav.evaluate_all("(a) => a.map((l) => l.href)")]
+    assert len(paths) >= 4, paths
+    for path in ("/console/", *paths, "/console/rules/new", "/console/audit?since=bad"):
         page.goto(f"{server.url}{path}")
         assert page.evaluate(CONTRAST) == [], path
     page.close()
