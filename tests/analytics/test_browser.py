@@ -14,6 +14,7 @@ from loyalty_social.rewards import offers
 from loyalty_social.rules import service
 
 from ..console.conftest import PEOPLE, add_people, browser_sign_in, screenshot
+from ..console.test_browser_shell import CONTRAST
 from ..helpers import envelope, seed, signed, wait_until
 
 
@@ -123,4 +124,8 @@ def test_webhooks_to_charts_banner_backtest_and_code_import_screenshots(
     nav.get_by_role("link", name="Operations").click()
     assert page.locator("#events tbody tr").count() == 2
     screenshot(page, "operations")
+    # Every text of these pages readable (WCAG 4.5:1), the banner's and the badges' included.
+    for path in ("analytics", "budgets", "backtests", "offers", "operations"):
+        page.goto(f"{server.url}/console/{path}")
+        assert page.evaluate(CONTRAST) == [], path
     page.close()
