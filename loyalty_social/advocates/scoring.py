@@ -34,6 +34,7 @@ from ..extensions import db
 from ..identity.service import lock_members
 from ..intake.internal import record_internal_event
 from ..intake.models import ActivityEvent
+from ..intake.service import mark_processed
 from ..sql import insert_statement, run_insert
 from ..timeutil import utcnow
 from .models import AdvocateScore, AdvocateSignal, Click, ShareLink
@@ -48,6 +49,16 @@ SIGNALS = {
     "community.milestone": "milestone",
 }
 CHUNK = 500
+# The outcome of a level change whose member withdrew consent before it was processed.
+WITHDRAWN = {
+    "awards": [],
+    "held": [],
+    "skipped": [],
+    "reversed": [],
+    "explanations": [],
+    "not_matched": [],
+    "withdrawn": f"{PURPOSE} consent was withdrawn before this level change was processed",
+}
 
 
 # --- Configuration -----------------------------------------------------------------------
@@ -248,11 +259,22 @@ def _rebuild(member_ids: list[str], start_at: datetime) -> None:
 
 def forget(member_ids: list[str]) -> None:
     """Not scored any more (consent withdrawn): their cells and score go, in the caller's
-    transaction (the consent withdrawal's)."""
+    transaction (the consent withdrawal's), and a level change recorded for them but not yet
+    processed is closed unpaid, so nothing pays on a score they withdrew."""
     if not member_ids:
         return
     db.session.execute(delete(AdvocateSignal).where(AdvocateSignal.member_id.in_(member_ids)))
     db.session.execute(delete(AdvocateScore).where(AdvocateScore.member_id.in_(member_ids)))
+    waiting = db.session.scalars(
+        db.select(ActivityEvent.id)
+        .where(
+            ActivityEvent.member_id.in_(member_ids),
+            ActivityEvent.type == LEVEL_CHANGED,
+            ActivityEvent.status == "pending",
+        )
+        .with_for_update(skip_locked=True)  # one a worker holds is decided there
+    ).all()
+    mark_processed({event_id: dict(WITHDRAWN) for event_id in waiting})
 
 
 def levels_of(member_ids: list[str]) -> dict[str, str]:

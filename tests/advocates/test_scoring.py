@@ -233,3 +233,29 @@ def test_operator_recomputes_and_reads_a_score_from_the_command_line(rapp, sqlit
     shown = run_cli(sqlite_config, "advocates", "score", "M-1")
     assert shown.stdout.strip() == "M-1: 15 (fan); 35 to advocate"
     assert "not scored" in run_cli(sqlite_config, "advocates", "score", "M-2").stdout
+
+
+def test_a_level_change_waiting_when_consent_is_withdrawn_pays_nothing(pg_rapp):
+    """On PostgreSQL with Redis the level change waits in the queue: withdrawn meanwhile, it
+    is closed unpaid (consent is checked when the effect would happen)."""
+    with pg_rapp.app_context():
+        offer_id = create_offer({"name": "Early access", "product": "P"}).id
+        db.session.commit()
+    make_rule(
+        pg_rapp,
+        event_types=[scoring.LEVEL_CHANGED],
+        rewards=[{"kind": "offer", "offer_id": offer_id}],
+    )
+    consent(pg_rapp, "M-1")
+    for i in range(10):
+        send(pg_rapp, "review.published", "M-1", review(f"w{i}"), at=NOW)
+    assert level_changes(pg_rapp, "M-1") == [("fan", "advocate", "pending")]
+    consent(pg_rapp, "M-1", granted=False)
+    settle(pg_rapp)
+    assert level_changes(pg_rapp, "M-1") == [("fan", "advocate", "processed")]
+    with pg_rapp.app_context():
+        assert member_offers("M-1") == []
+        event = db.session.scalars(
+            db.select(ActivityEvent).where(ActivityEvent.type == scoring.LEVEL_CHANGED)
+        ).one()
+        assert "withdrawn" in event.outcome["withdrawn"]
