@@ -7,6 +7,7 @@ FEATURES = (
     "audit",
     "access",
     "analytics",
+    "privacy",
     "identity",
     "consent",
     "intake",

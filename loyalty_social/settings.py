@@ -24,6 +24,7 @@ SECRET_NAMES = (
     "BACKEND_TOKEN",
     "BACKEND_HMAC_SECRET",
     "PORTAL_SHARED_SECRET",
+    "ERASURE_KEY",
 )
 
 
@@ -121,12 +122,16 @@ class Settings:
     CONSOLE_SSO_PROVIDERS: str
     CONSOLE_PASSWORD_TIME_COST: int
     CONSOLE_PASSWORD_MEMORY_KIB: int
+    EVENT_PAYLOAD_RETENTION_DAYS: int
+    RETENTION_INTERVAL_SECONDS: float
+    RETENTION_BATCH_SIZE: int
     # Secrets: from the environment or the secrets file only, never config/*.toml.
     SECRET_KEY: str = ""
     ENCRYPTION_KEYS: str = ""
     PORTAL_SHARED_SECRET: str = ""
     BACKEND_TOKEN: str = ""
     BACKEND_HMAC_SECRET: str = ""
+    ERASURE_KEY: str = ""
 
     def as_flask_config(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -266,6 +271,11 @@ def load_settings(
         typed["OAUTH_PROVIDERS"] = {**typed["OAUTH_PROVIDERS"], **demo_provider(typed)}
     settings = Settings(**typed)
     _check_rules_settings(settings)
+    if settings.EVENT_PAYLOAD_RETENTION_DAYS < 0 or settings.RETENTION_BATCH_SIZE < 1:
+        raise SettingsError(
+            "EVENT_PAYLOAD_RETENTION_DAYS must be 0 (keep payloads) or more, "
+            "RETENTION_BATCH_SIZE 1 or more"
+        )
     _check_consent_purposes(settings.CONSENT_PURPOSES)
     if env == "production":
         check_production(settings)

@@ -63,6 +63,8 @@ class Consent(MethodView):
                 body.get("actor") or g.principal.name,
                 body.get("policy_version"),
             )
+        except service.MemberErased as error:
+            raise Problem("member-erased", str(error)) from None
         except service.ConsentError as error:
             raise Problem(
                 "validation-failed", str(error), errors={"policy_version": [str(error)]}

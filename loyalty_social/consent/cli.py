@@ -48,8 +48,9 @@ def import_consents(path, fmt, actor):
     db.session.commit()
     click.echo(
         f"{result.lines} lines: {result.new} new consent records, "
-        f"{result.lines - result.new} already imported; "
+        f"{result.lines - result.new - result.erased} already imported; "
         f"{result.states_changed} current decisions changed"
+        + (f"; {result.erased} about erased members skipped" if result.erased else "")
     )
 
 

@@ -24,6 +24,7 @@ from .. import audit
 from ..extensions import db
 from ..ids import new_id
 from ..outbound import publish
+from ..privacy import erased_among
 from ..sql import insert_ignoring_duplicates, insert_rows, run_insert
 from ..timeutil import isoformat, utcnow
 from . import policies
@@ -64,6 +65,7 @@ class Result:
     lines: int
     new: int  # events not seen before
     states_changed: int  # members' current decisions that moved
+    erased: int = 0  # lines about erased members, skipped
 
 
 def read_lines(stream: Iterable[str], fmt: str) -> Iterator[tuple[int, dict | str]]:
@@ -188,8 +190,13 @@ def write(rows: list[dict], actor: str, progress: Callable[[int], None] | None =
         )
     new = 0
     changed = 0
+    skipped = 0
     for start in range(0, len(events), CHUNK):
         chunk = events[start : start + CHUNK]
+        erased = erased_among({e["member_id"] for e in chunk}, connection)
+        if erased:  # an erased member's consents are never recorded again
+            skipped += sum(1 for e in chunk if e["member_id"] in erased)
+            chunk = [e for e in chunk if e["member_id"] not in erased]
         inserted = {
             r[0]
             for r in insert_ignoring_duplicates(connection, ConsentEvent.__table__, chunk, ["id"])
@@ -197,16 +204,21 @@ def write(rows: list[dict], actor: str, progress: Callable[[int], None] | None =
         new += len(inserted)
         changed += _advance([e for e in chunk if e["id"] in inserted], connection)
         if progress:
-            progress(len(chunk))
+            progress(min(CHUNK, len(events) - start))
     if progress and len(rows) > len(events):
         progress(len(rows) - len(events))
     # One row for the import: each decision is itself evidence in consent_event.
     audit.record(
         "consent.imported",
         target=("consent_import", new_id("cim")),
-        after={"lines": len(rows), "new": new, "states_changed": changed},
+        after={
+            "lines": len(rows),
+            "new": new,
+            "states_changed": changed,
+            "erased": skipped,
+        },
     )
-    return Result(lines=len(rows), new=new, states_changed=changed)
+    return Result(lines=len(rows), new=new, states_changed=changed, erased=skipped)
 
 
 def _advance(events: list[dict], connection) -> int:

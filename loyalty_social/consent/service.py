@@ -20,6 +20,7 @@ from ..analytics import rollups
 from ..extensions import db
 from ..ids import new_id
 from ..outbound import publish
+from ..privacy import is_erased
 from ..sql import timeline_rows
 from ..timeutil import isoformat, utcnow
 from . import policies
@@ -28,7 +29,20 @@ from .policies import ConsentError
 
 SOURCES = ("portal", "backend", "import")
 _REACH = "loyalty_social.consent.on_withdrawal"
-__all__ = ["SOURCES", "ConsentError", "current_grants", "has_consent", "set_consent"]
+ACTIVITY = "social_activity_use"
+__all__ = [
+    "SOURCES",
+    "ConsentError",
+    "MemberErased",
+    "allows_activity_use",
+    "current_grants",
+    "has_consent",
+    "set_consent",
+]
+
+
+class MemberErased(ConsentError):
+    """The member was erased: nothing about them is recorded again."""
 
 
 def on_withdrawal(app: Flask, purpose: str, handler: Callable[[list[str]], object]) -> None:
@@ -80,6 +94,14 @@ def consenting(member_ids: list[str], purpose: str) -> set[str]:
     return set(current_grants(member_ids, purpose)) if member_ids else set()
 
 
+def allows_activity_use(member_ids) -> set[str]:
+    """Of these members, those whose social activity may be used beyond plain rewards:
+    advocate scoring, per-member analytics, outbound activity events (docs/privacy.md, "The
+    social_activity_use line"). One query for any number of members; ask at the moment of
+    use, never cache."""
+    return set(current_grants(list(member_ids), ACTIVITY))
+
+
 def set_consent(
     member_id: str,
     purpose: str,
@@ -97,6 +119,8 @@ def set_consent(
     """
     policies.check(purpose)
     _check_source(source)
+    if is_erased(member_id):
+        raise MemberErased("the member's data was erased; nothing about them is recorded")
     current = policies.current_versions()[purpose]
     version = current if policy_version is None else policy_version
     if not 1 <= version <= current:

@@ -21,7 +21,8 @@ EVENT_TYPES = (
     "consent.changed",
     "budget.threshold_reached",
 )
-STATUSES = ("pending", "delivered", "failed", "dead")
+# cancelled: never to be sent (the member it is about was erased).
+STATUSES = ("pending", "delivered", "failed", "dead", "cancelled")
 GIVEN_UP = ("failed", "dead")
 
 
@@ -55,6 +56,7 @@ class Delivery(db.Model):
         Index("ix_delivery_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_delivery_award", "award_id"),
         Index("ix_delivery_after", "after_id"),
+        Index("ix_delivery_member", "member_id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -80,6 +82,9 @@ class Delivery(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The member the row is about (export, erasure, skipping erased members); None for rows
+    # about nobody in particular.
+    member_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class DeliveryAttempt(db.Model):

@@ -157,7 +157,14 @@ def _row(target, kind, key, payload, now, *, award_id=None, event_type=None, aft
         "created_at": now,
         "delivered_at": delivered_at,
         "last_error": error,
+        "member_id": about(payload),
     }
+
+
+def about(payload: dict) -> str | None:
+    """The member a row's payload names: a backend call's, or an outbound event's data's."""
+    member_id = payload.get("member_id") or (payload.get("data") or {}).get("member_id")
+    return member_id if isinstance(member_id, str) else None
 
 
 def _add(target, kind, key, payload, *, award_id=None, event_type=None, after=None) -> Delivery:

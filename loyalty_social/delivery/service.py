@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 from .. import crypto
 from ..extensions import db
 from ..ids import new_id
+from ..privacy import erased_among
 from ..timeutil import utcnow
 from .adapters import (
     CREDIT,
@@ -43,6 +44,7 @@ from .adapters import (
 from .handoff import kick, kick_after_commit
 from .models import BACKEND, Delivery, DeliveryAttempt, Subscription
 from .outbox import blocked_error, delivered_payload, publish
+from .personal_data import ERASED, REDACTED
 
 log = logging.getLogger(__name__)
 DELIVERIES = Counter(
@@ -126,8 +128,13 @@ def _claim(delivery_ids: list[str]) -> list[Task]:
         )
     }
     lease_end = now + timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
+    erased = erased_among({row.member_id for row in rows if row.member_id})
     tasks, disabled = [], []
     for row in rows:
+        if row.member_id in erased:  # written in a race with the erasure: never sent
+            row.status, row.last_error, row.payload = "cancelled", ERASED, REDACTED
+            disabled.append(row)
+            continue
         if row.target == BACKEND:
             tasks.append(Task(row.id, row.target, row.kind, row.idempotency_key, row.payload))
         else:

@@ -5,9 +5,18 @@ def init_app(app) -> None:
     from ..analytics import sources
     from ..extensions import api
     from ..metrics import register_gauge
-    from . import endpoint, figures, service
+    from ..privacy import register
+    from . import endpoint, figures, personal_data, service
     from .api import events_api
 
+    register(
+        app,
+        "events",
+        export=personal_data.export_events,
+        erase=personal_data.erase_events,
+        order=60,
+        members=personal_data.member_ids,
+    )
     endpoint.init_app(app)
     api.register_blueprint(events_api)
     sources.register(app, figures.SOURCE)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 
 from ..batching import BatchingThread
 from ..errors import Problem
+from ..privacy import Tombstones
 from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
 from .models import ActivityEvent
@@ -46,6 +47,10 @@ class StoreResult:
     duplicate: bool
     conflict: bool = False
     outcome: dict | None = None
+    dropped: bool = False  # about an erased member: accepted, and not stored
+
+
+DROPPED = StoreResult(None, "dropped", duplicate=False, dropped=True)
 
 
 def _insert_new(connection, rows: list[dict]) -> set[tuple]:
@@ -54,15 +59,20 @@ def _insert_new(connection, rows: list[dict]) -> set[tuple]:
     return {tuple(r) for r in insert_ignoring_duplicates(connection, EVENTS, rows, keys)}
 
 
-def store_events(connection, rows: list[dict]) -> list[StoreResult]:
+def store_events(connection, rows: list[dict], tombstones=None) -> list[StoreResult]:
     """Write a batch of new events in one transaction; report each row's outcome in order.
+
+    Events about erased members (``tombstones``: one indexed lookup per batch) are dropped,
+    never stored: a replayed webhook, old id or new, recreates nothing.
 
     One INSERT per batch whose text does not depend on the batch size (``sql.insert_rows``),
     so a batch costs no SQL compilation. Only repeats cost a second query: new rows are known
     from RETURNING, and a repeat inside the same batch is compared with the row that won.
     """
-    first = _first_rows(rows)
     with connection.begin():
+        erased = tombstones.erased(connection, {r["member_id"] for r in rows}) if tombstones else ()
+        kept = [row for row in rows if row["member_id"] not in erased]
+        first = _first_rows(kept)
         inserted = _insert_new(connection, list(first.values()))
         stored = {
             key: StoreResult(row["id"], "pending", duplicate=True)
@@ -87,6 +97,9 @@ def store_events(connection, rows: list[dict]) -> list[StoreResult]:
                 hashes[key] = r.body_sha256
     results = []
     for row in rows:
+        if row["member_id"] in erased:
+            results.append(DROPPED)
+            continue
         key = (row["source_name"], row["webhook_id"])
         winner = stored[key]
         if key in inserted and first[key] is row:
@@ -109,8 +122,9 @@ def _first_rows(rows: list[dict]) -> dict[tuple, dict]:
 class GroupCommitter:
     """One writer thread per web process; requests wait on a Future for their commit."""
 
-    def __init__(self, engine, on_stored, max_batch: int):
+    def __init__(self, engine, on_stored, max_batch: int, tombstones=None):
         self.engine = engine
+        self.tombstones = tombstones
         self.on_stored = on_stored
         self.max_batch = max_batch
         # The thread's own connection, kept open: no pool checkout or ping per batch.
@@ -160,7 +174,7 @@ class GroupCommitter:
         try:
             if self._connection is None:
                 self._connection = self.engine.connect()
-            results = store_events(self._connection, [row for row, _ in batch])
+            results = store_events(self._connection, [row for row, _ in batch], self.tombstones)
         except Exception as error:  # the group rolled back: nothing of it is stored
             self._discard_connection()
             if _unavailable(error):
@@ -178,7 +192,7 @@ class GroupCommitter:
             return
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
-        new_ids = [r.id for r in results if not r.duplicate]
+        new_ids = [r.id for r in results if not r.duplicate and not r.dropped]
         if new_ids:
             self.on_stored(new_ids)
 
@@ -256,7 +270,7 @@ class IntakePipeline:
             engine = db.engine
         self.dispatcher = Dispatcher(app, app.config["PROCESS_BATCH_SIZE"])
         self.committer = GroupCommitter(
-            engine, self.dispatcher.notify, app.config["INTAKE_GROUP_MAX"]
+            engine, self.dispatcher.notify, app.config["INTAKE_GROUP_MAX"], Tombstones(app)
         )
 
     def stop(self) -> None:

@@ -143,6 +143,10 @@ class WebhookEndpoint:
                 f"webhook-id {webhook_id!r} was already delivered with a different body.",
                 event_id=result.id,
             )
+        if result.dropped:  # an erased member: accepted (the sender stops) and not stored
+            EVENTS_RECEIVED.labels("dropped").inc()
+            answer = {"id": None, "status": "dropped", "duplicate": False, "outcome": None}
+            return 202, answer, [("Content-Type", "application/json")]
         EVENTS_RECEIVED.labels("duplicate" if result.duplicate else "accepted").inc()
         answer = {
             "id": result.id,

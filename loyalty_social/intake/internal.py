@@ -8,6 +8,7 @@ import json
 
 from ..extensions import db
 from ..ids import new_id
+from ..privacy import is_erased
 from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
 from .catalogue import lookup
@@ -26,7 +27,8 @@ def record_internal_event(
     evidence: str = "verified",
 ) -> str | None:
     """Store an event Loyalty Social itself observed (e.g. ``social.linked``), in the caller's
-    transaction; return its id, or None when ``webhook_id`` was already recorded.
+    transaction; return its id, or None when ``webhook_id`` was already recorded (or the
+    member was erased).
 
     ``evidence``: how well we know it (a share proven by clicks is ``tracked``).
     A deterministic ``webhook_id`` makes the event happen once: a repeat inserts nothing
@@ -37,6 +39,8 @@ def record_internal_event(
     event_type = lookup(type, 1)
     if event_type is None:
         raise ValueError(f"{type!r} is not in the catalogue")
+    if is_erased(member_id):
+        return None  # nothing about an erased member is recorded again
     data = event_type.load(data)
     now = utcnow()
     connection = db.session.connection()

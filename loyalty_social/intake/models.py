@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +66,13 @@ class ActivityEvent(db.Model):
         Index("ix_activity_event_status_received", "status", "received_at"),
         Index("ix_activity_event_object", "object_key", "type"),
         Index("ix_activity_event_member", "member_id", "received_at"),
+        # Retention walks only the events whose payload is still kept.
+        Index(
+            "ix_activity_event_unpruned",
+            "received_at",
+            postgresql_where=text("pruned_at IS NULL"),
+            sqlite_where=text("pruned_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -87,3 +95,5 @@ class ActivityEvent(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the payload (``data``) was pruned (retention) or the event anonymised (erasure).
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

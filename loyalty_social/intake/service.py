@@ -9,10 +9,11 @@ from types import SimpleNamespace
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, func, or_, text, update
+from sqlalchemy import bindparam, delete, func, or_, text, update
 
 from ..errors import Problem
 from ..extensions import db
+from ..privacy import erased_among
 from ..queue import enqueue, oldest_live_job
 from ..sql import newest_first_page, rows_json, run_write, timeline_rows
 from ..storable import MESSAGE as STORABLE_MESSAGE
@@ -173,6 +174,25 @@ def claim_pending(event_ids: list[str]) -> list[SimpleNamespace]:
     rows = db.session.execute(query.with_for_update(skip_locked=True))
     events = [SimpleNamespace(**row._mapping) for row in rows if row.status == "pending"]
     return sorted(events, key=lambda e: (e.received_at, e.id))
+
+
+def without_erased(events: list[SimpleNamespace]) -> list[SimpleNamespace]:
+    """The claimed events minus those about erased members (stored in a race with their
+    erasure, or left by a restore): deleted where never processed, so processing creates
+    nothing for them (no member row, no award, no delivery)."""
+    erased = erased_among({e.member_id for e in events}) if events else set()
+    if not erased:
+        return events
+    gone = [e.id for e in events if e.member_id in erased and e.outcome is None]
+    if gone:
+        db.session.execute(delete(ActivityEvent).where(ActivityEvent.id.in_(gone)))
+        log.info("dropped %d events of erased members", len(gone))
+    seen = [e.id for e in events if e.member_id in erased and e.outcome is not None]
+    if seen:  # processed before (a replay): left as they were, never processed again
+        db.session.execute(
+            update(ActivityEvent).where(ActivityEvent.id.in_(seen)).values(status="processed")
+        )
+    return [e for e in events if e.member_id not in erased]
 
 
 def removed_objects(object_keys: set[str], removal_types: set[str]) -> set[str]:

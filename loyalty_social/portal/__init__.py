@@ -6,8 +6,17 @@ from datetime import timedelta
 
 
 def init_app(app) -> None:
-    from . import activity, privacy, share_links  # noqa: F401  (their pages join the portal)
+    from ..privacy import register
+    from . import activity, personal_data, privacy, share_links  # noqa: F401  (their pages)
     from .views import portal
+
+    register(
+        app,
+        "portal_sessions",
+        export=personal_data.export_sessions,
+        erase=personal_data.erase_sessions,
+        members=personal_data.member_ids,
+    )
 
     app.config.update(
         SESSION_COOKIE_NAME="ls_portal",

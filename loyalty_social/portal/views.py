@@ -23,10 +23,15 @@ from ..consent import service as consent
 from ..extensions import db
 from ..identity import assertions, flows, links, providers, signup
 from ..identity import service as identity
+from ..privacy import is_erased
 from ..rewards import service as rewards
 from ..rules import service as rules
 from . import session as portal_session
 
+ERASED = (
+    "Your data with this service was erased at your request, so there is nothing to show. "
+    "Please go back to the loyalty portal."
+)
 portal = Blueprint("portal", __name__, url_prefix="/portal", template_folder="templates")
 
 
@@ -86,6 +91,9 @@ def start():
     except assertions.AssertionRefused as error:
         db.session.commit()  # keep nothing but what verification itself wrote
         raise PortalError(str(error), 401) from None
+    if is_erased(claims.member_id):
+        db.session.commit()  # the assertion stays used
+        raise PortalError(ERASED, 410)
     identity.record_sign_in_methods(claims.member_id, claims.social_only)
     notice = None
     event_id = None

@@ -4,8 +4,17 @@
 def init_app(app) -> None:
     from ..analytics import sources
     from ..extensions import api
-    from . import figures
+    from ..privacy import register
+    from . import figures, personal_data
     from .api import awards_api, members_api, offers_api
+
+    register(
+        app,
+        "rewards",
+        export=personal_data.export_rewards,
+        erase=personal_data.erase_rewards,
+        order=40,
+    )
 
     api.register_blueprint(members_api)
     api.register_blueprint(awards_api)

@@ -77,9 +77,9 @@ def process_events(event_ids: list[str]) -> None:
 def _process_batch(event_ids: list[str]) -> None:
     rule_set = active_rule_set()
     set_lock_timeout(db.session.connection(), retries.lock_timeout())
-    events = intake.claim_pending(event_ids)
+    events = intake.without_erased(intake.claim_pending(event_ids))
     if not events:
-        db.session.rollback()
+        db.session.commit()  # the claim's locks go; dropped events of erased members too
         return
     members = identity.lock_members([e.member_id for e in events])
     store_rule_set(rule_set)
