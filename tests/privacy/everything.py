@@ -39,7 +39,10 @@ def setup_program(app) -> dict:
             {
                 "name": "tailored reviews",
                 "event_types": ["review.published"],
-                "rewards": [{"kind": "fixed", "points": 5}, {"kind": "offer", "offer_id": offer.id}],
+                "rewards": [
+                    {"kind": "fixed", "points": 5},
+                    {"kind": "offer", "offer_id": offer.id},
+                ],
                 "targeted": True,
             },
             {
@@ -103,7 +106,7 @@ def do_everything(app, provider_url: str, program: dict) -> dict:
             {"network": "instagram", "post_url": "https://social.test/p/mine", "reach": 1800},
         ),
     ):
-        response, raw, headers = send(client, program["secret"], body)
+        response, _, headers = send(client, program["secret"], body)
         assert response.status_code == 202, response.text
         sent.append((body, headers["webhook-id"]))
     drain(app)
