@@ -24,6 +24,9 @@ EVENT_TYPES = (
 # cancelled: never to be sent (the member it is about was erased).
 STATUSES = ("pending", "delivered", "failed", "dead", "cancelled")
 GIVEN_UP = ("failed", "dead")
+CANCELLED = "cancelled"
+# The consent a targeted award's backend calls need when they are sent.
+TARGETED = "targeted_rewards"
 
 
 class Subscription(db.Model):
@@ -85,6 +88,12 @@ class Delivery(db.Model):
     # The member the row is about (export, erasure, skipping erased members); None for rows
     # about nobody in particular.
     member_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The consent the member must hold when the row is sent (targeted rewards): checked at
+    # every claim; without it the row is cancelled.
+    consent_purpose: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # While a job is calling the other side: the end of its lease (None between attempts),
+    # so a cancellation never pulls a row out from under a call in flight.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class DeliveryAttempt(db.Model):

@@ -20,7 +20,7 @@ from ..sql import insert_rows, run_insert
 from ..timeutil import isoformat, utcnow
 from .adapters import CREDIT, DEBIT, OFFER_GRANT, OFFER_REDEEM, adapter
 from .handoff import kick_after_commit
-from .models import BACKEND, EVENT, EVENT_TYPES, GIVEN_UP, Delivery
+from .models import BACKEND, CANCELLED, EVENT, EVENT_TYPES, GIVEN_UP, TARGETED, Delivery
 from .subscriptions import subscribers
 
 
@@ -47,7 +47,18 @@ def record_awards(grants) -> None:
             "object_key": grant.object_key,
             "awarded_at": awarded_at,
         }
-        rows.append(_row(BACKEND, CREDIT, grant.award_id, payload, now, award_id=grant.award_id))
+        purpose = TARGETED if grant.consent_ref else None
+        rows.append(
+            _row(
+                BACKEND,
+                CREDIT,
+                grant.award_id,
+                payload,
+                now,
+                award_id=grant.award_id,
+                consent_purpose=purpose,
+            )
+        )
     connection = db.session.connection()
     run_insert(connection, insert_rows(connection, Delivery.__table__, list(rows[0])), rows)
     kick_after_commit([row["id"] for row in rows if row["status"] == "pending"])
@@ -84,10 +95,13 @@ def record_reversal(awards, event_id: str, reason: str) -> list[str]:
     return ids
 
 
-def record_offer_grant(grant_id: str, member_id: str, offer_id: str, **details) -> str:
-    """Seam for the offers feature: queue "grant this offer" (Idempotency-Key = grant id)."""
+def record_offer_grant(
+    grant_id: str, member_id: str, offer_id: str, consent_purpose: str | None = None, **details
+) -> str:
+    """Seam for the offers feature: queue "grant this offer" (Idempotency-Key = grant id);
+    ``consent_purpose``: the consent the member must still hold when it is sent."""
     payload = {"grant_id": grant_id, "member_id": member_id, "offer_id": offer_id, **details}
-    row = _add(BACKEND, OFFER_GRANT, grant_id, payload)
+    row = _add(BACKEND, OFFER_GRANT, grant_id, payload, consent_purpose=consent_purpose)
     publish("offer.granted", payload)
     return row.id
 
@@ -132,13 +146,24 @@ def find_before(target: str, award_or_key: str, event_type: str | None = None) -
     return db.session.scalars(query.limit(1)).first()
 
 
-def _row(target, kind, key, payload, now, *, award_id=None, event_type=None, after=None) -> dict:
+def _row(
+    target,
+    kind,
+    key,
+    payload,
+    now,
+    *,
+    award_id=None,
+    event_type=None,
+    after=None,
+    consent_purpose=None,
+) -> dict:
     """One outbox row: delivered at once by a local adapter, blocked with the row it must
-    follow when that one was given up on, else pending."""
+    follow when that one was given up on or cancelled, else pending."""
     status, delivered_at, error = "pending", None, None
     if target == BACKEND and adapter().local:
         status, delivered_at = "delivered", now
-    elif after is not None and after.status in GIVEN_UP:
+    elif after is not None and after.status in (*GIVEN_UP, CANCELLED):
         status, error = after.status, blocked_error(after)
     return {
         "id": new_id("dlv"),
@@ -158,6 +183,8 @@ def _row(target, kind, key, payload, now, *, award_id=None, event_type=None, aft
         "delivered_at": delivered_at,
         "last_error": error,
         "member_id": about(payload),
+        "consent_purpose": consent_purpose,
+        "claimed_until": None,
     }
 
 
@@ -167,7 +194,9 @@ def about(payload: dict) -> str | None:
     return member_id if isinstance(member_id, str) else None
 
 
-def _add(target, kind, key, payload, *, award_id=None, event_type=None, after=None) -> Delivery:
+def _add(
+    target, kind, key, payload, *, award_id=None, event_type=None, after=None, consent_purpose=None
+) -> Delivery:
     row = Delivery(
         **_row(
             target,
@@ -178,6 +207,7 @@ def _add(target, kind, key, payload, *, award_id=None, event_type=None, after=No
             award_id=award_id,
             event_type=event_type,
             after=after,
+            consent_purpose=consent_purpose,
         )
     )
     db.session.add(row)

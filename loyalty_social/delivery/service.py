@@ -41,8 +41,9 @@ from .adapters import (
     adapter,
     signature_headers,
 )
+from .cancellation import CONSENT_WITHDRAWN, enqueue_after_cancel, without_consent
 from .handoff import kick, kick_after_commit
-from .models import BACKEND, Delivery, DeliveryAttempt, Subscription
+from .models import BACKEND, CANCELLED, Delivery, DeliveryAttempt, Subscription
 from .outbox import blocked_error, delivered_payload, publish
 from .personal_data import ERASED, REDACTED
 
@@ -129,10 +130,15 @@ def _claim(delivery_ids: list[str]) -> list[Task]:
     }
     lease_end = now + timedelta(seconds=current_app.config["DELIVERY_LEASE_SECONDS"])
     erased = erased_among({row.member_id for row in rows if row.member_id})
+    unconsented = without_consent(rows)
     tasks, disabled = [], []
     for row in rows:
         if row.member_id in erased:  # written in a race with the erasure: never sent
-            row.status, row.last_error, row.payload = "cancelled", ERASED, REDACTED
+            row.status, row.last_error, row.payload = CANCELLED, ERASED, REDACTED
+            disabled.append(row)
+            continue
+        if row.id in unconsented:  # consent withdrawn while it waited (e.g. for a retry)
+            row.status, row.last_error = CANCELLED, CONSENT_WITHDRAWN
             disabled.append(row)
             continue
         if row.target == BACKEND:
@@ -154,9 +160,12 @@ def _claim(delivery_ids: list[str]) -> list[Task]:
                     crypto.decrypt(subscription.secret_encrypted),
                 )
             )
-        row.next_attempt_at = lease_end
+        row.next_attempt_at = row.claimed_until = lease_end
     _give_up_dependents(disabled)
     db.session.commit()
+    withdrawn = sorted({r.member_id for r in rows if r.id in unconsented})
+    if withdrawn:  # rewards takes back what will now never reach the backend
+        enqueue_after_cancel(withdrawn)
     return tasks
 
 
@@ -202,6 +211,7 @@ def _record(tasks: list[Task], results: list[tuple[Outcome, int]]) -> None:
         row = rows.get(task.id)
         if row is None or row.status != "pending":  # a late job after another finished it
             continue
+        row.claimed_until = None
         row.attempts += 1
         row.last_status_code = outcome.status_code
         row.last_error = outcome.error

@@ -3,11 +3,14 @@
 
 def init_app(app) -> None:
     from ..analytics import sources
+    from ..consent.service import on_withdrawal
+    from ..delivery.models import TARGETED
     from ..extensions import api
     from ..privacy import register
-    from . import figures, personal_data
+    from . import figures, personal_data, targeting
     from .api import awards_api, members_api, offers_api
 
+    on_withdrawal(app, TARGETED, targeting.on_withdrawal)
     register(
         app,
         "rewards",

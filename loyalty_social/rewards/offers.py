@@ -117,8 +117,15 @@ def import_codes(offer_id: str, codes: list[str]) -> int:
     return added
 
 
-def grant_offer(offer_id: str, member_id: str, award_id: str | None, now=None) -> dict:
-    """Give the member the offer if it is open, in stock and not theirs yet.
+def grant_offer(
+    offer_id: str,
+    member_id: str,
+    award_id: str | None,
+    now=None,
+    consent_purpose: str | None = None,
+) -> dict:
+    """Give the member the offer if it is open, in stock and not theirs yet
+    (``consent_purpose``: the consent its delivery needs, for a targeted award's offer).
 
     Returns ``{"offer_id", "grant_id"}`` or ``{"offer_id", "refused": why}``.
     """
@@ -186,6 +193,7 @@ def grant_offer(offer_id: str, member_id: str, award_id: str | None, now=None) -
         code=code,
         expires_at=isoformat(expires),
         award_id=award_id,
+        consent_purpose=consent_purpose,
     )
     return {"offer_id": offer_id, "grant_id": grant_id}
 

@@ -21,6 +21,7 @@ from flask import current_app
 
 from ..analytics import rollups
 from ..delivery import outbox, subscriptions
+from ..delivery.models import TARGETED
 from ..extensions import db
 from ..ids import OrderedIds, new_id
 from ..intake.models import ActivityEvent
@@ -162,8 +163,11 @@ def credit(items: list[Grant], now, actor: str | None = None, balances=None) -> 
                     )
                 )
             state["dirty"] = True
+        purpose = TARGETED if item.consent_ref else None
         for offer_id in item.offers:
-            offer_service.grant_offer(offer_id, item.member_id, item.award_id, now)
+            offer_service.grant_offer(
+                offer_id, item.member_id, item.award_id, now, consent_purpose=purpose
+            )
     _write(entries, balances, now)
     # The outbox rows commit with the awards.
     outbox.record_awards([item for item in items if item.points])

@@ -1,4 +1,4 @@
-"""privacy: erasure tombstones and log, the member a delivery is about, pruned event payloads
+"""privacy: erasure tombstones and log; the member, consent purpose and claim of a delivery; pruned event payloads
 
 Revision ID: 0013_privacy
 Revises: 0012_advocates_links
@@ -41,6 +41,8 @@ def upgrade():
     op.create_index("ix_erasure_log_member_hash", "erasure_log", ["member_hash", "id"])
     with op.batch_alter_table("delivery") as batch:
         batch.add_column(sa.Column("member_id", sa.String(length=128), nullable=True))
+        batch.add_column(sa.Column("consent_purpose", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("claimed_until", UTC, nullable=True))
         batch.create_index("ix_delivery_member", ["member_id"])
     # Existing rows: the member their payload names (a backend call's, or an event's data's).
     if op.get_bind().dialect.name == "postgresql":
@@ -70,6 +72,8 @@ def downgrade():
         batch.drop_column("pruned_at")
     with op.batch_alter_table("delivery") as batch:
         batch.drop_index("ix_delivery_member")
+        batch.drop_column("claimed_until")
+        batch.drop_column("consent_purpose")
         batch.drop_column("member_id")
     op.drop_index("ix_erasure_log_member_hash", table_name="erasure_log")
     op.drop_table("erasure_log")

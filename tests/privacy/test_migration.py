@@ -41,12 +41,13 @@ def test_upgrade_fills_delivery_members_and_downgrades(empty_database):  # noqa:
         tables = set(sa.inspect(db.engine).get_table_names())
         assert {"erasure_tombstone", "erasure_log"} <= tables
         assert "pruned_at" in columns("activity_event")
+        assert {"member_id", "consent_purpose", "claimed_until"} <= columns("delivery")
         rows = db.session.execute(sa.text("SELECT id, member_id FROM delivery ORDER BY id"))
         assert [tuple(r) for r in rows] == [("dlv_1", "M-1"), ("dlv_2", "M-2"), ("dlv_3", None)]
         db.session.commit()
         downgrade(revision=BEFORE)
         assert "erasure_log" not in set(sa.inspect(db.engine).get_table_names())
-        assert "member_id" not in columns("delivery")
+        assert not {"member_id", "consent_purpose", "claimed_until"} & columns("delivery")
         assert "pruned_at" not in columns("activity_event")
         assert db.session.execute(sa.text("SELECT count(*) FROM delivery")).scalar() == 3
         db.session.commit()
