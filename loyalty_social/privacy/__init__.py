@@ -18,6 +18,10 @@ __all__ = [
 
 def init_app(app) -> None:
     from ..extensions import api
+    from . import audit_records
     from .api import erasures_api
 
+    register(
+        app, "audit", export=audit_records.export_audit, erase=audit_records.erase_audit, order=80
+    )
     api.register_blueprint(erasures_api)

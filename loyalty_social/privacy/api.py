@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -45,7 +44,7 @@ class MemberErasure(MethodView):
     def post(self, member_id):
         """Erase the member: personal and social data removed or anonymised, tokens revoked
         and deleted, ledger totals kept without the member, a tombstone left. Idempotent."""
-        record, removed = service.erase(member_id, f"key:{g.principal.name}")
+        record, removed = service.erase(member_id)  # the actor: the request's API key
         db.session.commit()
         return {**service.erasure_dict(record), "removed_now": removed}
 

@@ -3,7 +3,6 @@ after a restore."""
 
 from __future__ import annotations
 
-import getpass
 import json
 
 import click
@@ -12,13 +11,6 @@ from flask.cli import AppGroup
 from ..extensions import db
 from ..timeutil import isoformat
 from . import service
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli"
 
 
 @click.group(cls=AppGroup)
@@ -53,7 +45,7 @@ def erase_member(member_id, yes):
     nothing recreates them. Idempotent."""
     if not yes:
         click.confirm(f"Erase member {member_id!r}? This cannot be undone", abort=True)
-    record, removed = service.erase(member_id, _actor())
+    record, removed = service.erase(member_id)
     db.session.commit()
     counts = ", ".join(f"{k}={v}" for k, v in sorted(record.counts.items())) or "nothing"
     state = "erased" if removed else "already erased; nothing more found"
@@ -105,7 +97,7 @@ def replay_erasures(path):
         with open(path, encoding="utf-8") as handle:
             entries = [json.loads(line) for line in handle if line.strip()]
         restored = service.restore_tombstones(entries)
-    records = service.replay(_actor())
+    records = service.replay()
     db.session.commit()
     click.echo(
         f"{restored} tombstones restored from the file; "

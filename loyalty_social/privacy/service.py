@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 
+from .. import audit
 from ..extensions import db
 from ..ids import new_id
 from ..sql import insert_ignoring_duplicates
@@ -41,7 +42,9 @@ def export(member_id: str) -> dict:
     return document
 
 
-def erase(member_id: str, actor: str, kind: str | None = None) -> tuple[ErasureRecord, bool]:
+def erase(
+    member_id: str, actor: str | None = None, kind: str | None = None
+) -> tuple[ErasureRecord, bool]:
     """Erase the member (flushes; the caller commits). Returns the log row and whether this
     run removed anything. Asked again, it runs every eraser once more (catching whatever a
     race let in) and logs a ``repeat`` only if it found something."""
@@ -53,6 +56,7 @@ def erase(member_id: str, actor: str, kind: str | None = None) -> tuple[ErasureR
         [{"member_hash": digest, "erased_at": now}],
         ["member_hash"],
     )
+    actor = actor or audit.current_actor()
     erasure = Erasure(member_id, "erased_" + secrets.token_hex(10), actor)
     counts: dict[str, int] = {}
     for part in parts():
@@ -76,6 +80,12 @@ def erase(member_id: str, actor: str, kind: str | None = None) -> tuple[ErasureR
         counts=counts,
     )
     db.session.add(record)
+    audit.record(
+        f"member.{record.kind}",
+        target=("erasure", record.id),
+        after={"kind": record.kind, "counts": counts},
+        actor=actor,
+    )
     db.session.flush()
     log.info("erasure %s (%s): %d kinds of record", record.id, record.kind, len(counts))
     return record, True
@@ -131,7 +141,7 @@ def held_member_ids() -> set[str]:
     return found
 
 
-def replay(actor: str) -> list[ErasureRecord]:
+def replay(actor: str | None = None) -> list[ErasureRecord]:
     """Erase again every member a tombstone names whose data is back (after a restore):
     each member id held is hashed and looked up; the matches are erased (kind ``replay``)."""
     tombstones = set(db.session.scalars(db.select(Tombstone.member_hash)))

@@ -129,6 +129,10 @@ def test_export_erasure_and_replayed_webhooks(id_app, oidc_provider):
     assert [(e["id"], e["kind"]) for e in listing] == [(erased.json["id"], "erasure")]
     assert listing[0]["actor"] == "key:admin"
     assert MEMBER not in str(listing)
+    audited = client.get("/api/v1/audit", query_string={"action": "member."}, headers=auth)
+    assert [(r["action"], r["target_id"], r["actor"]) for r in audited.json["items"]] == [
+        ("member.erasure", erased.json["id"], "key:admin")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """privacy: erasure tombstones and log; the member, consent purpose and claim of a delivery; pruned event payloads
 
-Revision ID: 0013_privacy
-Revises: 0012_advocates_links
+Revision ID: 0014_privacy
+Revises: 0013_advocate_scores
 Create Date: 2026-12-03 21:40:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import loyalty_social.dbtypes
 
 # revision identifiers, used by Alembic.
-revision = "0013_privacy"
-down_revision = "0012_advocates_links"
+revision = "0014_privacy"
+down_revision = "0013_advocate_scores"
 branch_labels = None
 depends_on = None
 
