@@ -14,7 +14,6 @@ from sqlalchemy import delete, update
 from .. import crypto
 from ..extensions import db
 from ..privacy import Erasure, as_dict
-from ..timeutil import utcnow
 from . import providers
 from .models import (
     IdentityFlag,
@@ -89,16 +88,12 @@ def _flags(member_id: str) -> list[IdentityFlag]:
 
 
 def start_erasure(erasure: Erasure) -> dict:
-    """Lock the member (processing holds the same lock: a batch in flight finishes first) and
-    create the anonymous member the financial records move to."""
+    """Lock the member first: processing holds the same lock, so a batch in flight for them
+    finishes before anything is erased. (The anonymous member their financial records move
+    to is made by rewards, only when it has something to move.)"""
     db.session.execute(
         db.select(Member.id).where(Member.id == erasure.member_id).with_for_update()
     ).all()
-    now = utcnow()
-    db.session.add(
-        Member(id=erasure.anonymous_id, tier=None, attributes={}, created_at=now, updated_at=now)
-    )
-    db.session.flush()
     return {}
 
 

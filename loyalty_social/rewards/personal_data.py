@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import delete, update
 
 from ..extensions import db
+from ..identity.service import insert_members
 from ..privacy import Erasure, as_dict
 from .models import Award, Balance, LedgerEntry, OfferGrant
 
@@ -88,7 +89,14 @@ def export_rewards(member_id: str) -> dict:
 def erase_rewards(erasure: Erasure) -> dict:
     member_id, anonymous = erasure.member_id, erasure.anonymous_id
     counts = {}
+    held = [
+        db.session.scalar(db.select(model.id).where(model.member_id == member_id).limit(1))
+        for model in (Award, LedgerEntry, OfferGrant)
+    ]
     balance = db.session.get(Balance, member_id)
+    if not any(held) and balance is None:
+        return counts
+    insert_members([anonymous])  # the records' new owner: a member row named by nobody
     if balance is not None:
         db.session.add(
             Balance(
