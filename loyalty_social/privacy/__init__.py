@@ -18,10 +18,17 @@ __all__ = [
 
 def init_app(app) -> None:
     from ..extensions import api
-    from . import audit_records
+    from . import analytics_records, audit_records
     from .api import erasures_api
 
     register(
         app, "audit", export=audit_records.export_audit, erase=audit_records.erase_audit, order=80
+    )
+    register(
+        app,
+        "analytics",
+        export=analytics_records.export_rollups,
+        erase=analytics_records.erase_rollups,
+        order=80,
     )
     api.register_blueprint(erasures_api)

@@ -10,7 +10,6 @@ from loyalty_social import create_app
 from loyalty_social.extensions import db
 
 from ..conftest import make_config
-from ..identity.test_migration import empty_database  # noqa: F401  (fixture)
 
 BEFORE = "0015_analytics_rollups"
 AFTER = "0016_privacy"
@@ -26,7 +25,7 @@ def columns(table: str) -> set[str]:
     return {c["name"] for c in sa.inspect(db.engine).get_columns(table)}
 
 
-def test_upgrade_fills_delivery_members_and_downgrades(empty_database):  # noqa: F811
+def test_upgrade_fills_delivery_members_and_downgrades(empty_database):
     app = create_app(make_config(empty_database))
     with app.app_context():
         upgrade(revision=BEFORE)
