@@ -1,4 +1,4 @@
-"""Revision 0016_privacy: tombstones and the erasure log, the member of existing deliveries
+"""Revision 0019_privacy: tombstones and the erasure log, the member of existing deliveries
 (from their payloads), pruned payloads; upgrades and downgrades on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from loyalty_social.extensions import db
 
 from ..conftest import make_config
 
-BEFORE = "0015_analytics_rollups"
-AFTER = "0016_privacy"
+BEFORE = "0018_rule_reviews"
+AFTER = "0019_privacy"
 ROW = (
     "INSERT INTO delivery (id, target, kind, idempotency_key, event_type, payload, status,"
     " attempts, next_attempt_at, give_up_at, created_at) VALUES"

@@ -1,7 +1,7 @@
 """privacy: erasure tombstones and log; the member, consent purpose and claim of a delivery; pruned event payloads
 
-Revision ID: 0016_privacy
-Revises: 0015_analytics_rollups
+Revision ID: 0019_privacy
+Revises: 0018_rule_reviews
 Create Date: 2026-12-03 21:40:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import loyalty_social.dbtypes
 
 # revision identifiers, used by Alembic.
-revision = "0016_privacy"
-down_revision = "0015_analytics_rollups"
+revision = "0019_privacy"
+down_revision = "0018_rule_reviews"
 branch_labels = None
 depends_on = None
 
