@@ -271,11 +271,6 @@ def load_settings(
         typed["OAUTH_PROVIDERS"] = {**typed["OAUTH_PROVIDERS"], **demo_provider(typed)}
     settings = Settings(**typed)
     _check_rules_settings(settings)
-    if settings.EVENT_PAYLOAD_RETENTION_DAYS < 0 or settings.RETENTION_BATCH_SIZE < 1:
-        raise SettingsError(
-            "EVENT_PAYLOAD_RETENTION_DAYS must be 0 (keep payloads) or more, "
-            "RETENTION_BATCH_SIZE 1 or more"
-        )
     _check_consent_purposes(settings.CONSENT_PURPOSES)
     if env == "production":
         check_production(settings)
@@ -352,12 +347,13 @@ def _check_rules_settings(settings: Settings) -> None:
             settings.MEMBER_DAILY_POINTS_CEILING,
             settings.VELOCITY_MAX_EVENTS_PER_DAY,
             settings.MAX_EVENT_AGE_DAYS,
+            settings.EVENT_PAYLOAD_RETENTION_DAYS,
         )
         < 0
     ):
         raise SettingsError(
-            "MEMBER_DAILY_POINTS_CEILING, VELOCITY_MAX_EVENTS_PER_DAY and MAX_EVENT_AGE_DAYS "
-            "must be 0 or more"
+            "MEMBER_DAILY_POINTS_CEILING, VELOCITY_MAX_EVENTS_PER_DAY, MAX_EVENT_AGE_DAYS and "
+            "EVENT_PAYLOAD_RETENTION_DAYS must be 0 or more"
         )
 
 
