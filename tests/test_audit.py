@@ -119,3 +119,22 @@ def test_migration_upgrades_and_downgrades(empty_database):
         assert "audit_record" not in sa.inspect(db.engine).get_table_names()
         upgrade(revision="0010_audit")
         db.engine.dispose()
+
+
+def test_snapshots_never_hold_credentials_but_keep_counts():
+    from loyalty_social.audit.service import REDACTED, redact
+
+    snapshot = {
+        "secret": "whsec_abc",
+        "nested": {"access_token": "ya29.x", "name": "crm"},
+        "keys": [{"password": "hunter2", "role": "admin"}],
+        "tokens_revoked": 2,
+        "token_expires": None,
+    }
+    assert redact(snapshot) == {
+        "secret": REDACTED,
+        "nested": {"access_token": REDACTED, "name": "crm"},
+        "keys": [{"password": REDACTED, "role": "admin"}],
+        "tokens_revoked": 2,
+        "token_expires": None,
+    }

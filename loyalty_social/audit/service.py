@@ -22,9 +22,13 @@ MAX_PAGE = 500
 
 
 def redact(value):
+    """Credentials out of a snapshot: under a key that names one, anything but a number or a
+    flag (``tokens_revoked: 2`` stays readable) becomes ``[redacted]``."""
     if isinstance(value, dict):
         return {
-            key: (REDACTED if _SECRET_KEY.search(str(key)) else redact(item))
+            key: (
+                REDACTED if _SECRET_KEY.search(str(key)) and not _harmless(item) else redact(item)
+            )
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
@@ -32,6 +36,10 @@ def redact(value):
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def _harmless(value) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, str))
 
 
 def record(
