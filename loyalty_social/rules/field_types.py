@@ -55,7 +55,7 @@ def _walk(clause, pointer, fields, errors) -> None:
         _walk(clause["not"], f"{pointer}/not", fields, errors)
         return
     path, op = clause.get("field"), clause.get("op")
-    if op not in _COMPARED:
+    if not isinstance(op, str) or op not in _COMPARED:  # a bad op: conditions says so
         return
     if isinstance(clause.get("counter"), dict):  # a count of events is a number
         path, kind, carriers = "the counter", NUMBER, None

@@ -192,3 +192,17 @@ def _backtest_awards(app, rule_id) -> int:
         done = backtest.run(backtest.start(rule_id, since, datetime.now(UTC) + timedelta(1)))
         assert done.status == "done"
         return done.report["totals"]["awards"]
+
+
+def test_an_operator_that_is_not_text_is_refused_not_a_server_error(rapp):
+    """Found by fuzzing the grammar: {"op": {}} under not/not was a 500."""
+    clause = {"counter": {"event_type": "*", "period": "day"}, "op": {}, "value": [0, 0]}
+    rule = {
+        "name": "x",
+        "event_types": ["review.published"],
+        "conditions": {"not": {"not": clause}},
+        "rewards": [{"kind": "fixed", "points": 1}],
+    }
+    answer = rapp.test_client().post("/api/v1/rules", json=rule, headers=auth(rapp))
+    assert answer.status_code == 422
+    assert "/conditions/not/not/op" in answer.json["errors"]["json"]
