@@ -1,0 +1,49 @@
+"""Erasing a member who was referred through someone's share link: the sharer's
+referral.attributed event (the evidence of what it paid) stays, its data naming the member no
+more; the sharer keeps their points (SQLite and PostgreSQL, through the erasure API)."""
+
+from __future__ import annotations
+
+from loyalty_social.access.service import create_key
+
+from ..helpers import drain
+from ..privacy.everything import occurrences
+from .conftest import seeded
+from .test_links import make_link
+from .test_referrals import click, events, points, rule, send, settle
+
+
+def test_erasing_a_referred_member_redacts_the_sharers_event(adv_client, adv_app):
+    keys = seeded(adv_app)
+    rule(adv_app, "referral.attributed", 100)
+    code = make_link(adv_client, keys["auth"], member="M-sharer")["code"]
+    cookie = click(adv_app, code, 1)
+    settle(adv_app)
+    send(
+        adv_client,
+        keys["secret"],
+        "member.signed_up",
+        "M-referred",
+        {"via": "email", "referral_code": cookie},
+    )
+    drain(adv_app)
+    drain(adv_app)
+    assert points(adv_client, keys["auth"], "M-sharer") == 100
+    with adv_app.app_context():
+        admin = {"Authorization": f"Bearer {create_key('privacy', ['admin'])}"}
+    erased = adv_client.post("/api/v1/members/M-referred/erasure", headers=admin)
+    assert erased.status_code == 200, erased.text
+    [attributed] = events(adv_app, "referral.attributed")
+    assert attributed.member_id == "M-sharer"
+    assert attributed.data["referred_member_id"] != "M-referred"
+    # Still naming them (left for the privacy feature): the event's webhook id and object key
+    # ("referral:<id>"), the award's object key and its delivery payload.
+    left = set(occurrences(adv_app, "M-referred").get("M-referred", []))
+    assert "activity_event.data" not in left
+    assert left <= {
+        "activity_event.webhook_id",
+        "activity_event.object_key",
+        "award.object_key",
+        "delivery.payload",
+    }
+    assert points(adv_client, keys["auth"], "M-sharer") == 100
