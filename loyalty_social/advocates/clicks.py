@@ -52,10 +52,13 @@ _BOT_COUNTER = (
     .values(bot_clicks=LINKS.c.bot_clicks + bindparam("n_bot"))
 )
 # PostgreSQL: the batch's links locked in one order (two processes' writers never deadlock),
-# then all their counters in one statement, not one UPDATE per link.
+# then all their counters in one statement, not one UPDATE per link. NO KEY UPDATE, as the
+# UPDATE itself takes: FOR UPDATE would wait on the KEY SHARE locks the other writer's click
+# rows hold on the same links (their foreign key), and that writer on ours.
 _PG_LOCK = text(
     "SELECT code FROM share_link WHERE code IN "
-    "(SELECT value FROM json_array_elements_text(CAST(:codes AS json))) ORDER BY code FOR UPDATE"
+    "(SELECT value FROM json_array_elements_text(CAST(:codes AS json))) ORDER BY code "
+    "FOR NO KEY UPDATE"
 )
 _PG_COUNTERS = text(
     "UPDATE share_link AS l SET clicks = l.clicks + t.n_counted, "
