@@ -299,6 +299,8 @@ def main() -> int:
             bare=bares,
             redirect=apps,
             half_peak=paced,
+            bare_half_peak=bare_paced,
+            bare_half_peak_p99_ms=bare_half_p99,
             pct_of_bare=100 * app_rps / bare_rps,
             half_peak_p99_ms=half_p99,
             all_verified=all(r["verified"] for r in apps + paced),
