@@ -8,7 +8,6 @@ from __future__ import annotations
 from sqlalchemy import delete, or_
 
 from ..extensions import db
-from ..intake.internal import redact_internal_event
 from ..privacy import Erasure, as_dict
 from .models import AdvocateScore, AdvocateSignal, Click, Referral, ReferralFlag, ShareLink
 
@@ -80,11 +79,8 @@ def erase_advocacy(erasure: Erasure) -> dict:
     referral_filter = or_(Referral.sharer_id == member_id, Referral.referred_member_id == member_id)
     if codes:
         referral_filter = or_(referral_filter, Referral.link_code.in_(codes))
-    # The sharer keeps the referral.attributed event that paid them (the ledger's evidence),
-    # naming the erased member no more: their anonymous id instead.
-    redact_internal_event(
-        f"referral:{member_id}", "referred_member_id", member_id, erasure.anonymous_id
-    )
+    # The sharer's referral.attributed event (the ledger's evidence) is redacted by intake's
+    # eraser, with every other member's referral events that name this one.
     counts["referrals"] = db.session.execute(delete(Referral).where(referral_filter)).rowcount
     counts["referral_flags"] = db.session.execute(
         delete(ReferralFlag).where(

@@ -25,6 +25,7 @@ from ..analytics import rollups
 from ..extensions import db
 from ..identity.service import share_an_identity
 from ..ids import new_id
+from ..intake.catalogue import referral_key
 from ..intake.internal import record_internal_event
 from ..sql import insert_ignoring_duplicates
 from ..timeutil import utcnow
@@ -85,7 +86,7 @@ def attribute(event) -> str | None:
         _flag(review[0], referral, review[1])
         data["review"] = review[1]
     referral.attributed_event_id = record_internal_event(
-        ATTRIBUTED, link.member_id, data, webhook_id=f"referral:{referred}"
+        ATTRIBUTED, link.member_id, data, webhook_id=referral_key(referred)
     )
     return referral.attributed_event_id
 

@@ -13,6 +13,8 @@ from functools import cached_property
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from ..privacy.tombstones import member_hash
+
 EVIDENCE_LEVELS = ("claimed", "tracked", "verified", "confirmed")
 OBJECT_KEY_MAX = 512  # the object_key columns of activity_event and award
 
@@ -208,6 +210,13 @@ def bounded_key(key: str | None) -> str | None:
     return f"{key[: OBJECT_KEY_MAX - 72]}#sha256:{digest}"
 
 
+def referral_key(referred_member_id: str) -> str:
+    """The object key of a referral: one per referred member, naming them only by the keyed
+    hash the tombstones use, so the sharer's award (and what was delivered about it) keeps no
+    other member's id, and an erasure leaves nothing there to remove."""
+    return f"referral:{member_hash(referred_member_id)}"
+
+
 def _register(name, version, schema, description, object_key, example, internal_only=False):
     def key(data: dict) -> str | None:
         return bounded_key(object_key(data))
@@ -301,7 +310,7 @@ _register(
     1,
     ReferralConverted,
     "Someone the member referred became a member.",
-    lambda d: f"referral:{d['referred_member_id']}",
+    lambda d: referral_key(d["referred_member_id"]),
     {"referral_code": "FRIEND-42", "referred_member_id": "M-2002"},
 )
 _register(
@@ -358,7 +367,7 @@ _register(
     "Someone signed up through the member's share link, within the referral window, and "
     "passed the self-referral checks. Recorded by Loyalty Social itself for the sharer, once "
     "per referred member; with `review`, its rewards are held for approval.",
-    lambda d: f"referral:{d['referred_member_id']}",
+    lambda d: referral_key(d["referred_member_id"]),
     {"share_code": "k3J9xQ2mZa", "referred_member_id": "M-2002", "via": "member.signed_up"},
     internal_only=True,
 )

@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, update
 from ..extensions import db
 from ..privacy import Erasure, as_dict
 from ..timeutil import utcnow
+from .catalogue import referral_key
 from .models import ActivityEvent
 
 EVENT_COLUMNS = (
@@ -74,7 +75,28 @@ def erase_events(erasure: Erasure) -> dict:
                 pruned_at=now,
             )
         )
-    return {"events_deleted": deleted, "events_anonymised": len(kept)}
+    return {
+        "events_deleted": deleted,
+        "events_anonymised": len(kept),
+        "referrals_redacted": _redact_referrals(erasure),
+    }
+
+
+def _redact_referrals(erasure: Erasure) -> int:
+    """Other members' referral events (referral.converted, referral.attributed) stay as the
+    evidence of what they paid, naming the erased member no more. Their object key holds only
+    the keyed hash (``referral_key``), which is how they are found (indexed)."""
+    redacted = 0
+    for event in db.session.scalars(
+        db.select(ActivityEvent).where(
+            ActivityEvent.object_key == referral_key(erasure.member_id),
+            ActivityEvent.member_id != erasure.member_id,
+        )
+    ):
+        if (event.data or {}).get("referred_member_id") == erasure.member_id:
+            event.data = {**event.data, "referred_member_id": erasure.anonymous_id}
+            redacted += 1
+    return redacted
 
 
 def member_ids() -> list[str]:

@@ -1,6 +1,8 @@
-"""Erasing a member who was referred through someone's share link: the sharer's
-referral.attributed event (the evidence of what it paid) stays, its data naming the member no
-more; the sharer keeps their points (SQLite and PostgreSQL, through the erasure API)."""
+"""Erasing a member who was referred through someone's share link, or whom the backend
+reported as a referral: the sharer's referral events (the evidence of what they paid) stay,
+naming the member nowhere - not in their data, nor in the keys of the event, the award or what
+was delivered about it, which only ever held a keyed hash - and the sharer keeps their points
+(SQLite and PostgreSQL, through the erasure API)."""
 
 from __future__ import annotations
 
@@ -26,9 +28,17 @@ def test_erasing_a_referred_member_redacts_the_sharers_event(adv_client, adv_app
         "M-referred",
         {"via": "email", "referral_code": cookie},
     )
+    rule(adv_app, "referral.converted", 50)
+    send(
+        adv_client,
+        keys["secret"],
+        "referral.converted",
+        "M-sharer",
+        {"referral_code": "FRIEND-1", "referred_member_id": "M-referred"},
+    )
     drain(adv_app)
     drain(adv_app)
-    assert points(adv_client, keys["auth"], "M-sharer") == 100
+    assert points(adv_client, keys["auth"], "M-sharer") == 150
     with adv_app.app_context():
         admin = {"Authorization": f"Bearer {create_key('privacy', ['admin'])}"}
     erased = adv_client.post("/api/v1/members/M-referred/erasure", headers=admin)
@@ -36,14 +46,7 @@ def test_erasing_a_referred_member_redacts_the_sharers_event(adv_client, adv_app
     [attributed] = events(adv_app, "referral.attributed")
     assert attributed.member_id == "M-sharer"
     assert attributed.data["referred_member_id"] != "M-referred"
-    # Still naming them (left for the privacy feature): the event's webhook id and object key
-    # ("referral:<id>"), the award's object key and its delivery payload.
-    left = set(occurrences(adv_app, "M-referred").get("M-referred", []))
-    assert "activity_event.data" not in left
-    assert left <= {
-        "activity_event.webhook_id",
-        "activity_event.object_key",
-        "award.object_key",
-        "delivery.payload",
-    }
-    assert points(adv_client, keys["auth"], "M-sharer") == 100
+    [converted] = events(adv_app, "referral.converted")
+    assert converted.data["referred_member_id"] == attributed.data["referred_member_id"]
+    assert occurrences(adv_app, "M-referred") == {}
+    assert points(adv_client, keys["auth"], "M-sharer") == 150
