@@ -179,11 +179,15 @@ def _revocation(provider: str) -> tuple[str | None, OAuth2Session | None]:
             log.warning("metadata of %s unavailable: %s", provider, type(error).__name__)
     if not endpoint:
         return None, None
+    # Authlib's own keywords: an unknown ``timeout=`` would be swallowed (no timeout at all),
+    # and the revocation call authenticates like the token call, as the provider registered us.
+    method = options.get("token_endpoint_auth_method", "client_secret_basic")
     session = OAuth2Session(
         options.get("client_id"),
         options.get("client_secret"),
-        token_endpoint_auth_method=options.get("token_endpoint_auth_method", "client_secret_basic"),
-        timeout=current_app.config["OAUTH_HTTP_TIMEOUT_SECONDS"],
+        token_endpoint_auth_method=method,
+        revocation_endpoint_auth_method=method,
+        default_timeout=current_app.config["OAUTH_HTTP_TIMEOUT_SECONDS"],
     )
     return endpoint, session
 
