@@ -156,6 +156,8 @@ def store_events(app, members: list[str], count: int, start: datetime, status="p
     from loyalty_social.intake.models import ActivityEvent
 
     rows = []
+    context = app.app_context()  # object keys of referrals are keyed hashes (the app's key)
+    context.push()
     for i in range(count):
         # Drawn, not i % 10: with 10 members, member i % 10 would only ever send one type.
         event_type = random.choice(TYPES)
@@ -180,6 +182,7 @@ def store_events(app, members: list[str], count: int, start: datetime, status="p
                 "outcome": {} if status == "processed" else None,
             }
         )
+    context.pop()
     with app.app_context():
         for chunk in range(0, len(rows), 5000):
             db.session.execute(ActivityEvent.__table__.insert(), rows[chunk : chunk + 5000])
