@@ -100,6 +100,14 @@ def empty_database(request, tmp_path):
         yield url
 
 
+@pytest.fixture
+def fresh_config(empty_database):
+    """A database of its own, migrated to head (the shared test databases stay untouched)."""
+    config = make_config(empty_database)
+    migrate(config)
+    return config
+
+
 # --- Redis -------------------------------------------------------------------------------
 
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from urllib.parse import urlsplit, urlunsplit
-
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,32 +9,7 @@ from flask_migrate import downgrade, upgrade
 
 from loyalty_social.extensions import db
 
-from ..conftest import make_config, migrate
-
 TABLES = {"subscription", "delivery", "delivery_attempt"}
-
-
-@pytest.fixture(params=["sqlite", "pg"])
-def fresh_config(request, tmp_path):
-    """A database of its own, migrated to head (the shared test databases stay untouched)."""
-    if request.param == "sqlite":
-        config = make_config(f"sqlite:///{tmp_path}/migrations.db")
-        migrate(config)
-        yield config
-        return
-    server = request.getfixturevalue("postgres_server")
-    name = f"ls_mig_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    config = make_config(urlunsplit(urlsplit(server)._replace(path=f"/{name}")))
-    migrate(config)
-    yield config
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def test_revision_downgrades_and_upgrades_and_matches_the_models(fresh_config, make_app):
