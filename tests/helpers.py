@@ -72,3 +72,34 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+
+
+def tables_present(tables: set[str]) -> set[str]:
+    """Which of ``tables`` exist in the app's database now (inside an app context)."""
+    import sqlalchemy as sa
+
+    from loyalty_social.extensions import db
+
+    return set(sa.inspect(db.engine).get_table_names()) & tables
+
+
+def drift_in(tables: set[str]) -> list:
+    """Differences between the migrated schema and the models that touch ``tables``."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from loyalty_social.extensions import db
+
+    def mentions(diff) -> bool:
+        if isinstance(diff, list):
+            return any(mentions(item) for item in diff)
+        for part in diff:
+            name = part if isinstance(part, str) else getattr(part, "name", None)
+            table = getattr(part, "table", None)
+            if name in tables or getattr(table, "name", None) in tables:
+                return True
+        return False
+
+    with db.engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    return [diff for diff in drift if mentions(diff)]
