@@ -1,12 +1,13 @@
 """The rule form: a rule document as form fields and back, and the API's error pointers
 mapped to the field that caused them (shown beside it).
 
-The structured part covers the common shapes: conditions as one list of field or counter
-clauses joined by "all" or "any"; one base reward (fixed or formula) with optional tier
-multipliers and an offer; evidence, limits, cooldown, budget, campaign, schedule and time
-zone, priority, exclusivity, targeting and holds. Anything else (nested trees, streaks, more
-rewards) is edited as JSON in the advanced editors, which the form opens by itself when a
-rule needs them.
+The structured part covers the common shapes: conditions as one list of field, counter or
+streak clauses joined by "all" or "any" (a streak: an event type, its qualifying field
+clauses and the days in a row, counted in the rule's time zone); one base reward (fixed or
+formula) with optional tier multipliers and an offer; evidence, limits, cooldown, budget,
+campaign, schedule and time zone, priority, exclusivity, targeting and holds. Anything else
+(nested trees, more rewards) is edited as JSON in the advanced editors, which the form opens
+by itself when a rule needs them.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ PERIODS = ("day", "week", "month", "lifetime", "rolling")
 LIMIT_PERIODS = ("day", "week", "month", "lifetime", "rolling")
 EVIDENCE = ("claimed", "tracked", "verified", "confirmed")
 EXTRA_ROWS = 2
+MAX_WHERE_ROWS = 10  # a streak's qualifying clauses (streaks.MAX_WHERE)
 
 
 @dataclass
@@ -157,10 +159,12 @@ def parse(form: MultiDict) -> Parsed:
     origin["/priority"] = "priority"
     doc["exclusive"] = form.get("exclusive") == "on"
     doc["targeted"] = form.get("targeted") == "on"
-    doc["hold"] = {
+    hold = {
         "above_points": _int(form, "hold_above_points", errors),
         "flagged_members": form.get("hold_flagged_members") == "on",
     }
+    if any(hold.values()):  # absent when unset: the document the API stores for "no holds"
+        doc["hold"] = hold
     origin.update({"/hold/above_points": "hold_above_points", "/hold": "hold_above_points"})
     return out
 
@@ -179,6 +183,11 @@ def _parse_conditions(form: MultiDict, out: Parsed) -> None:
             continue
         if kind == "counter" and not form.get(p + "counter_type"):
             continue
+        here = f"/conditions/{match}/{len(clauses)}"
+        if kind == "streak":
+            if form.get(p + "streak_type"):
+                clauses.append(_parse_streak(form, p, here, out))
+            continue
         clause: dict = {"op": op}
         if kind == "counter":
             counter = {
@@ -193,7 +202,6 @@ def _parse_conditions(form: MultiDict, out: Parsed) -> None:
             clause["field"] = form.get(p + "field", "").strip()
         if op != "exists":
             clause["value"] = _value(form.get(p + "value", ""))
-        here = f"/conditions/{match}/{len(clauses)}"
         out.origin.update(
             {
                 here: p + "value",
@@ -209,6 +217,46 @@ def _parse_conditions(form: MultiDict, out: Parsed) -> None:
         clauses.append(clause)
     out.doc["conditions"] = {match: clauses} if clauses else None
     out.origin["/conditions"] = "c0_field"
+
+
+def _parse_streak(form: MultiDict, p: str, here: str, out: Parsed) -> dict:
+    """A streak row: its event type, days in a row and qualifying clauses (``{p}w{i}_*``)."""
+    spec: dict = {
+        "event_type": form.get(p + "streak_type"),
+        "days": _int(form, p + "streak_days", out.errors),
+    }
+    out.origin.update(
+        {
+            here: p + "streak_type",
+            here + "/streak": p + "streak_type",
+            here + "/streak/event_type": p + "streak_type",
+            here + "/streak/days": p + "streak_days",
+            here + "/streak/where": p + "w0_field",
+        }
+    )
+    where = []
+    rows = min(_int(form, p + "where_rows", out.errors) or 0, MAX_WHERE_ROWS)
+    for row in range(rows):
+        w = f"{p}w{row}_"
+        name, op = (form.get(w + "field") or "").strip(), form.get(w + "op") or "eq"
+        if not name:
+            continue
+        clause = {"field": name, "op": op}
+        if op != "exists":
+            clause["value"] = _value(form.get(w + "value", ""))
+        at = f"{here}/streak/where/{len(where)}"
+        out.origin.update(
+            {
+                at: w + "value",
+                at + "/field": w + "field",
+                at + "/op": w + "op",
+                at + "/value": w + "value",
+            }
+        )
+        where.append(clause)
+    if where:
+        spec["where"] = where
+    return {"streak": spec}
 
 
 def _parse_rewards(form: MultiDict, out: Parsed) -> None:
@@ -281,7 +329,8 @@ def _parse_limits(form: MultiDict, out: Parsed) -> None:
     if once_per:
         limits["once_per"] = once_per
     limits["cooldown_seconds"] = _int(form, "cooldown_seconds", out.errors)
-    out.doc["limits"] = limits
+    if per_member or len(limits) > 2 or limits["cooldown_seconds"] is not None:
+        out.doc["limits"] = limits  # absent when unset: what the API stores for "no limits"
     out.origin.update(
         {
             "/limits/once_per": "once_per",

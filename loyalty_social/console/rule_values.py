@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .rule_form import EXTRA_ROWS, _show
+from .rule_form import EXTRA_ROWS, MAX_WHERE_ROWS, _show
 
 
 def values(doc: dict | None) -> dict:
@@ -60,12 +60,14 @@ def _condition_values(tree) -> dict:
     return {
         "conditions_mode": "simple" if simple else "json",
         "match": match,
-        "condition_rows": rows + [{"kind": "field", "op": "eq"}] * EXTRA_ROWS,
+        "condition_rows": rows + [_row({"op": "eq"})] * EXTRA_ROWS,
         "conditions_json": json.dumps(tree, indent=2) if tree is not None else "",
     }
 
 
 def _is_simple(clause) -> bool:
+    if isinstance(clause, dict) and set(clause) == {"streak"}:
+        return _is_simple_streak(clause["streak"])
     if not isinstance(clause, dict) or not isinstance(clause.get("op"), str):
         return False
     if "field" in clause:
@@ -74,12 +76,33 @@ def _is_simple(clause) -> bool:
     return isinstance(counter, dict) and set(clause) <= {"counter", "op", "value"}
 
 
+def _is_simple_streak(spec) -> bool:
+    """A streak the row shows whole: known keys, and field clauses the where rows can hold."""
+    if not isinstance(spec, dict) or not set(spec) <= {"event_type", "days", "where"}:
+        return False
+    where = spec.get("where", [])
+    return (
+        isinstance(where, list)
+        and len(where) <= MAX_WHERE_ROWS
+        and all(_is_simple(c) and "field" in c for c in where)
+    )
+
+
 def _row(clause: dict) -> dict:
+    spec = clause.get("streak") or {}
+    where = [
+        {"field": c["field"], "op": c["op"], "value": _show(c.get("value"))}
+        for c in spec.get("where") or []
+    ]
+    extra = min(EXTRA_ROWS, MAX_WHERE_ROWS - len(where))
     counter = clause.get("counter") or {}
     return {
-        "kind": "counter" if counter else "field",
+        "kind": "streak" if spec else "counter" if counter else "field",
+        "streak_type": spec.get("event_type", ""),
+        "streak_days": _show(spec.get("days")),
+        "where_rows": where + [{"op": "eq"}] * extra,
         "field": clause.get("field", ""),
-        "op": clause["op"],
+        "op": clause.get("op", "eq"),
         "value": _show(clause.get("value")),
         "counter_type": counter.get("event_type", ""),
         "counter_period": counter.get("period", "lifetime"),

@@ -1,5 +1,6 @@
 // The console's few behaviours, with no inline script (the CSP allows only this host's files).
-// Forms marked data-confirm ask before they submit; "select all" boxes toggle their group.
+// Forms marked data-confirm ask before they submit; "select all" boxes toggle their group;
+// a rule form's clause row shows the parts its kind (field, counter, streak) reads.
 document.addEventListener("submit", (event) => {
   const message = event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
@@ -10,4 +11,11 @@ document.addEventListener("change", (event) => {
   document.querySelectorAll(`input[type=checkbox][data-group="${group}"]`).forEach((box) => {
     box.checked = event.target.checked;
   });
+});
+document.addEventListener("change", (event) => {
+  if (!event.target.hasAttribute("data-clause-kind")) return;
+  event.target.closest(".clause-row").dataset.kind = event.target.value;
+});
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".rule-form").forEach((form) => form.classList.add("kinds"));
 });
