@@ -66,6 +66,8 @@ class ActivityEvent(db.Model):
         Index("ix_activity_event_status_received", "status", "received_at"),
         Index("ix_activity_event_object", "object_key", "type"),
         Index("ix_activity_event_member", "member_id", "received_at"),
+        # A type's events newest first (list_events(type=...): the rule preview's picker).
+        Index("ix_activity_event_type_id", "type", "id"),
         # Retention walks only the events whose payload is still kept.
         Index(
             "ix_activity_event_unpruned",

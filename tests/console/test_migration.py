@@ -1,5 +1,6 @@
-"""Revisions 0017_console (console users and sessions) and 0018_rule_reviews (maker-checker)
-upgrade and downgrade on SQLite and PostgreSQL, and match the models."""
+"""Revisions 0017_console (console users and sessions), 0018_rule_reviews (maker-checker) and
+0020_event_type_index (the preview's event picker) upgrade and downgrade on SQLite and
+PostgreSQL, and match the models."""
 
 from __future__ import annotations
 
@@ -40,3 +41,19 @@ def _previous() -> str:
 
     script = ScriptDirectory(str(ROOT / "migrations"))
     return script.get_revision(REVISION).down_revision
+
+
+def test_event_type_index_upgrades_and_downgrades(fresh_config, make_app):
+    """0020_event_type_index: the preview picker's "events of a type, newest first" by
+    (type, id), the filter and order of list_events(type=...)."""
+    app = make_app(fresh_config)
+    with app.app_context():
+        indexes = {i["name"]: i for i in sa.inspect(db.engine).get_indexes("activity_event")}
+        assert indexes["ix_activity_event_type_id"]["column_names"] == ["type", "id"]
+        assert drift_in({"activity_event"}) == []
+        downgrade(revision="0019_privacy")
+        names = {i["name"] for i in sa.inspect(db.engine).get_indexes("activity_event")}
+        assert "ix_activity_event_type_id" not in names
+        upgrade()
+        names = {i["name"] for i in sa.inspect(db.engine).get_indexes("activity_event")}
+        assert "ix_activity_event_type_id" in names
