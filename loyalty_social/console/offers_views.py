@@ -72,7 +72,8 @@ def offers_csv():
 @console.post("/offers/codes")
 @role_required("editor")
 def offer_codes():
-    """A CSV upload (htmx shows its progress): the result replaces the form's status area."""
+    """A CSV upload (htmx shows its progress): the result replaces the form's status area,
+    and the offer's free codes in the inventory table (out of band), without a reload."""
     offer_id = (request.form.get("offer_id") or "")[:40]
     upload = request.files.get("codes")
     if upload is None or not upload.filename:
@@ -101,5 +102,9 @@ def offer_codes():
             bad=problem.extensions.get("bad_lines"),
         ), 422
     return render_template(
-        "console/_codes_result.html", done=done, free=offers.free_codes(offer_id)
+        "console/_codes_result.html",
+        done=done,
+        free=offers.free_codes(offer_id),
+        offer_id=offer_id,
+        oob=request.headers.get("HX-Request") == "true",  # the table's count follows
     )
