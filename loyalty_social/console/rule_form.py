@@ -200,7 +200,7 @@ def _parse_conditions(form: MultiDict, out: Parsed) -> None:
             clause["counter"] = counter
         else:
             clause["field"] = form.get(p + "field", "").strip()
-        if op != "exists":
+        if op != "exists" or (form.get(p + "value") or "").strip():  # exists false: absent
             clause["value"] = _value(form.get(p + "value", ""))
         out.origin.update(
             {
@@ -242,7 +242,7 @@ def _parse_streak(form: MultiDict, p: str, here: str, out: Parsed) -> dict:
         if not name:
             continue
         clause = {"field": name, "op": op}
-        if op != "exists":
+        if op != "exists" or (form.get(w + "value") or "").strip():
             clause["value"] = _value(form.get(w + "value", ""))
         at = f"{here}/streak/where/{len(where)}"
         out.origin.update(

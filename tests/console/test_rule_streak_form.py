@@ -126,3 +126,19 @@ def test_streak_errors_appear_beside_the_streak_fields(app, signed_in):
     assert 'id="err-c0_streak_days"' in not_a_number.text
     with app.app_context():
         assert db.session.scalars(db.select(Rule)).all() == []
+
+
+def test_a_field_that_must_be_absent_is_written_in_the_clause_fields(app, signed_in):
+    """exists with value false ("the event has no such field") needs no JSON editor."""
+    editor = signed_in("editor")
+    form = streak_form(
+        c1_kind="field", c1_field="data.unit", c1_op="exists", c1_value="false", c0_w2_op="eq"
+    )
+    assert editor.post("/console/rules", form, page="/console/rules/new").status_code == 303
+    saved = stored(app, "Step streak")
+    assert saved["conditions"]["all"][1] == {"field": "data.unit", "op": "exists", "value": False}
+    with app.app_context():
+        rule_id = db.session.scalars(db.select(Rule.id)).one()
+    page = editor.get(f"/console/rules/{rule_id}/edit").text
+    assert re.search(r'id="c1_value"[^>]*value="false"', page)
+    assert '<option value="simple" selected>Clauses (below)' in page
