@@ -2,12 +2,12 @@
 mapped to the field that caused them (shown beside it).
 
 The structured part covers the common shapes: conditions as one list of field, counter or
-streak clauses joined by "all" or "any" (a streak: an event type, its qualifying field
-clauses and the days in a row, counted in the rule's time zone); one base reward (fixed or
-formula) with optional tier multipliers and an offer; evidence, limits, cooldown, budget,
-campaign, schedule and time zone, priority, exclusivity, targeting and holds. Anything else
-(nested trees, more rewards) is edited as JSON in the advanced editors, which the form opens
-by itself when a rule needs them.
+streak clauses, each one negated ("not") or not, joined by "all" or "any" (a streak: an
+event type, its qualifying field clauses and the days in a row, counted in the rule's time
+zone); one base reward (fixed or formula) with optional tier multipliers and an offer;
+evidence, limits, cooldown, budget, campaign, schedule and time zone, priority, exclusivity,
+targeting and holds. Anything else (nested groups, several point rewards) is edited as JSON
+in the advanced editors, which the form opens by itself when a rule needs them.
 """
 
 from __future__ import annotations
@@ -178,45 +178,52 @@ def _parse_conditions(form: MultiDict, out: Parsed) -> None:
     clauses = []
     for row in range(int(form.get("condition_rows") or 0)):
         p = f"c{row}_"
-        kind, op = form.get(p + "kind") or "field", form.get(p + "op") or "eq"
-        if kind == "field" and not (form.get(p + "field") or "").strip():
-            continue
-        if kind == "counter" and not form.get(p + "counter_type"):
-            continue
         here = f"/conditions/{match}/{len(clauses)}"
-        if kind == "streak":
-            if form.get(p + "streak_type"):
-                clauses.append(_parse_streak(form, p, here, out))
-            continue
-        clause: dict = {"op": op}
-        if kind == "counter":
-            counter = {
-                "event_type": form.get(p + "counter_type"),
-                "period": form.get(p + "counter_period") or "lifetime",
-            }
-            days = _int(form, p + "counter_days", out.errors)
-            if days is not None:
-                counter["days"] = days
-            clause["counter"] = counter
-        else:
-            clause["field"] = form.get(p + "field", "").strip()
-        if op != "exists" or (form.get(p + "value") or "").strip():  # exists false: absent
-            clause["value"] = _value(form.get(p + "value", ""))
-        out.origin.update(
-            {
-                here: p + "value",
-                here + "/field": p + "field",
-                here + "/op": p + "op",
-                here + "/value": p + "value",
-                here + "/counter": p + "counter_type",
-                here + "/counter/event_type": p + "counter_type",
-                here + "/counter/period": p + "counter_period",
-                here + "/counter/days": p + "counter_days",
-            }
-        )
-        clauses.append(clause)
+        negated = form.get(p + "negate") == "on"
+        clause = _parse_clause(form, p, here + "/not" if negated else here, out)
+        if clause is not None:
+            out.origin.setdefault(here, p + "negate")
+            clauses.append({"not": clause} if negated else clause)
     out.doc["conditions"] = {match: clauses} if clauses else None
     out.origin["/conditions"] = "c0_field"
+
+
+def _parse_clause(form: MultiDict, p: str, here: str, out: Parsed) -> dict | None:
+    """One clause row (None when left empty): a field, a counter or a streak."""
+    kind, op = form.get(p + "kind") or "field", form.get(p + "op") or "eq"
+    if kind == "field" and not (form.get(p + "field") or "").strip():
+        return None
+    if kind == "counter" and not form.get(p + "counter_type"):
+        return None
+    if kind == "streak":
+        return _parse_streak(form, p, here, out) if form.get(p + "streak_type") else None
+    clause: dict = {"op": op}
+    if kind == "counter":
+        counter = {
+            "event_type": form.get(p + "counter_type"),
+            "period": form.get(p + "counter_period") or "lifetime",
+        }
+        days = _int(form, p + "counter_days", out.errors)
+        if days is not None:
+            counter["days"] = days
+        clause["counter"] = counter
+    else:
+        clause["field"] = form.get(p + "field", "").strip()
+    if op != "exists" or (form.get(p + "value") or "").strip():  # exists false: absent
+        clause["value"] = _value(form.get(p + "value", ""))
+    out.origin.update(
+        {
+            here: p + "value",
+            here + "/field": p + "field",
+            here + "/op": p + "op",
+            here + "/value": p + "value",
+            here + "/counter": p + "counter_type",
+            here + "/counter/event_type": p + "counter_type",
+            here + "/counter/period": p + "counter_period",
+            here + "/counter/days": p + "counter_days",
+        }
+    )
+    return clause
 
 
 def _parse_streak(form: MultiDict, p: str, here: str, out: Parsed) -> dict:

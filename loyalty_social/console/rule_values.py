@@ -65,7 +65,9 @@ def _condition_values(tree) -> dict:
     }
 
 
-def _is_simple(clause) -> bool:
+def _is_simple(clause, negatable: bool = True) -> bool:
+    if negatable and isinstance(clause, dict) and set(clause) == {"not"}:
+        return _is_simple(clause["not"], negatable=False)  # a negated row, not a group
     if isinstance(clause, dict) and set(clause) == {"streak"}:
         return _is_simple_streak(clause["streak"])
     if not isinstance(clause, dict) or not isinstance(clause.get("op"), str):
@@ -84,11 +86,13 @@ def _is_simple_streak(spec) -> bool:
     return (
         isinstance(where, list)
         and len(where) <= MAX_WHERE_ROWS
-        and all(_is_simple(c) and "field" in c for c in where)
+        and all(_is_simple(c, negatable=False) and "field" in c for c in where)
     )
 
 
 def _row(clause: dict) -> dict:
+    if set(clause) == {"not"}:
+        return {**_row(clause["not"]), "negate": True}
     spec = clause.get("streak") or {}
     where = [
         {"field": c["field"], "op": c["op"], "value": _show(c.get("value"))}
@@ -98,6 +102,7 @@ def _row(clause: dict) -> dict:
     counter = clause.get("counter") or {}
     return {
         "kind": "streak" if spec else "counter" if counter else "field",
+        "negate": False,
         "streak_type": spec.get("event_type", ""),
         "streak_days": _show(spec.get("days")),
         "where_rows": where + [{"op": "eq"}] * extra,

@@ -219,3 +219,30 @@ def test_over_long_text_and_huge_numbers_are_refused_beside_their_fields(app, si
     assert nul.status_code == 422
     with app.app_context():
         assert db.session.scalars(db.select(Rule)).all() == []
+
+
+def test_a_negated_clause_is_a_row_with_not_ticked_and_reads_back_the_same(app, signed_in):
+    """{"not": clause} without the JSON editor: "not a 1-star review", "not the 3rd today"."""
+    editor = signed_in("editor")
+    saved = editor.post(
+        "/console/rules",
+        rule_form(c0_negate="on", c0_op="eq", c0_value="1", c1_negate="on", c1_value="x"),
+        page="/console/rules/new",
+    )
+    assert saved.status_code == 422  # the error of a negated clause: beside its value
+    assert re.search(r'id="err-c1_value"', saved.text)
+    assert re.search(r'id="c0_negate"[^>]*checked', saved.text)
+    saved = editor.post(
+        "/console/rules",
+        rule_form(c0_negate="on", c0_op="eq", c0_value="1"),
+        page="/console/rules/new",
+    )
+    assert saved.status_code == 303, saved.text
+    rule = the_rule(app)
+    assert rule.definition["conditions"]["all"][0] == {
+        "not": {"field": "data.rating", "op": "eq", "value": 1}
+    }
+    edit = editor.get(f"/console/rules/{rule.id}/edit").text
+    assert '<option value="simple" selected>Clauses (below)' in edit
+    assert re.search(r'id="c0_negate"[^>]*checked', edit)
+    assert not re.search(r'id="c1_negate"[^>]*checked', edit)
