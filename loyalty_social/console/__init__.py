@@ -15,6 +15,7 @@ def init_app(app) -> None:
         approvals_views,
         auth_views,
         backtest_views,
+        campaigns_views,
         lockout,
         offers_views,
         operations_views,

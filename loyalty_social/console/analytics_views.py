@@ -19,6 +19,7 @@ from ..extensions import db
 from ..rules import budget_alerts
 from ..rules.models import Rule
 from .blueprint import console, nav_item
+from .campaigns_views import budgets_page
 
 nav_item("Analytics", "console.analytics", "viewer", order=40)
 nav_item("Budgets", "console.budgets", "viewer", order=42)
@@ -148,7 +149,7 @@ def analytics_csv(table):
 
 @console.get("/budgets")
 def budgets():
-    return render_template("console/budgets.html", usage=budget_alerts.usage())
+    return budgets_page()
 
 
 @console.get("/budgets.csv")
