@@ -16,11 +16,39 @@ class DailyRollup(db.Model):
     advocates' funnel) needs no schema change, only ``rollups.add`` and a rebuild source."""
 
     __tablename__ = "rollup_daily"
+    # A chart's top keys, day by day: a few keys' rows of a year, not every key's.
+    __table_args__ = (Index("ix_rollup_daily_key", "metric", "key", "day"),)
 
     metric: Mapped[str] = mapped_column(String(48), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     key2: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MonthlyRollup(db.Model):
+    """``rollup_daily`` summed per calendar month (``month``: its first day), kept with it: a
+    chart's top keys over a year read 12 rows a key and the partial months' days, not 365."""
+
+    __tablename__ = "rollup_monthly"
+
+    metric: Mapped[str] = mapped_column(String(48), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key2: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DailyTotal(db.Model):
+    """``rollup_daily`` summed over its keys, kept with it: a chart's "other" (every key but
+    the top ones) is the day's total minus theirs, one row a day however many keys there are."""
+
+    __tablename__ = "rollup_daily_total"
+
+    metric: Mapped[str] = mapped_column(String(48), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
 

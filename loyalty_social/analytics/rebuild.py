@@ -42,10 +42,7 @@ def rebuild(progress=None) -> dict[str, int]:
     rollups.discard(db.session)
     rollups.replace_all(
         db.session,
-        [
-            {"metric": m, "day": d, "key": k, "key2": k2, "count": c, "amount": a}
-            for (m, d, k, k2), (c, a) in sorted(daily.items())
-        ],
+        daily,
         [
             {"member_id": m, "points": p, "awards": n, "updated_at": now}
             for m, (p, n) in sorted(members.items())

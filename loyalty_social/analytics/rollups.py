@@ -4,7 +4,10 @@ A write path calls ``add`` (a daily figure) or ``add_member`` (a member's runnin
 nothing is written then. The additions of one transaction are summed in memory per
 (metric, day, key, key2) and written just before it commits (a ``before_commit`` hook on
 the session): one upsert statement per table, one row per key however many events a batch
-held, and nothing when the transaction rolls back. The upsert adds (``count = count +
+held, and nothing when the transaction rolls back. The same sums go to two coarser grains
+in the same transaction: per calendar month (``rollup_monthly``) and per day over
+all keys (``rollup_daily_total``), so a year's chart reads months and totals, not every day
+of every key (``queries.top_breakdown``). The upsert adds (``count = count +
 excluded.count``), so concurrent workers never lose each other's additions; rows go in key
 order, so two transactions touching the same keys wait for each other instead of deadlocking.
 PostgreSQL and SQLite both run it (``INSERT ... ON CONFLICT DO UPDATE``).
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..sql import insert_rows, insert_statement, run_insert
 from ..timeutil import utcnow
-from .models import DailyRollup, MemberRollup
+from .models import DailyRollup, DailyTotal, MemberRollup, MonthlyRollup
 
 _PENDING = "loyalty_social.rollups"
 # Longer keys are cut to the column (a metric's key is an id, a type, a network: short).
@@ -80,13 +83,7 @@ def write(session) -> None:
     connection = session.connection()
     dialect = connection.dialect.name
     if pending.daily:
-        rows = [
-            {"metric": m, "day": d, "key": k, "key2": k2, "count": c, "amount": a}
-            for (m, d, k, k2), (c, a) in sorted(pending.daily.items())
-            if c or a
-        ]
-        if rows:
-            run_insert(connection, _daily_upsert(dialect), rows)
+        _write_daily(connection, dialect, [(k, v) for k, v in pending.daily.items() if any(v)])
     if pending.members:
         now = utcnow()
         rows = [
@@ -98,14 +95,54 @@ def write(session) -> None:
             run_insert(connection, _member_upsert(dialect), rows)
 
 
-@functools.lru_cache(maxsize=4)
-def _daily_upsert(dialect: str):
-    table = DailyRollup.__table__
-    statement = insert_statement(
-        dialect, table, ("metric", "day", "key", "key2", "count", "amount")
-    )
+def grains(daily) -> tuple[list[dict], list[dict], list[dict]]:
+    """``((metric, day, key, key2), (count, amount))`` pairs -> the rows of the three grains
+    (daily, monthly, daily total), each in key order."""
+    months: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    rows = []
+    for (metric, day, key, key2), (count, amount) in sorted(daily):
+        rows.append(
+            {
+                "metric": metric,
+                "day": day,
+                "key": key,
+                "key2": key2,
+                "count": count,
+                "amount": amount,
+            }
+        )
+        for row in (months[(metric, day.replace(day=1), key, key2)], totals[(metric, day)]):
+            row[0] += count
+            row[1] += amount
+    monthly = [
+        {"metric": m, "month": d, "key": k, "key2": k2, "count": c, "amount": a}
+        for (m, d, k, k2), (c, a) in sorted(months.items())
+    ]
+    total = [
+        {"metric": m, "day": d, "count": c, "amount": a}
+        for (m, d), (c, a) in sorted(totals.items())
+    ]
+    return rows, monthly, total
+
+
+def _write_daily(connection, dialect: str, daily) -> None:
+    for model, rows in zip(_GRAINS, grains(daily), strict=True):
+        if rows:
+            run_insert(connection, _upsert(dialect, model), rows)
+
+
+_GRAINS = (DailyRollup, MonthlyRollup, DailyTotal)
+
+
+@functools.lru_cache(maxsize=8)
+def _upsert(dialect: str, model):
+    """Add to a grain's row (``count = count + excluded.count``)."""
+    table = model.__table__
+    keys = [c.name for c in table.primary_key.columns]
+    statement = insert_statement(dialect, table, (*keys, "count", "amount"))
     return statement.on_conflict_do_update(
-        index_elements=["metric", "day", "key", "key2"],
+        index_elements=keys,
         set_={
             "count": table.c["count"] + statement.excluded["count"],
             "amount": table.c.amount + statement.excluded.amount,
@@ -127,17 +164,24 @@ def _member_upsert(dialect: str):
     )
 
 
-def replace_all(session, daily: list[dict], members: list[dict], metrics: set[str]) -> None:
-    """Rebuild: the given metrics' rows (and the member totals) replaced by ``daily``/``members``,
-    in the caller's transaction."""
+def replace_all(session, daily: dict[tuple, list[int]], members: list[dict], metrics: set[str]):
+    """Rebuild: the given metrics' rows (all grains) and the member totals replaced by
+    ``daily`` (summed per (metric, day, key, key2)) and ``members``, in the caller's
+    transaction."""
     connection = session.connection()
-    daily_table, member_table = DailyRollup.__table__, MemberRollup.__table__
-    connection.execute(daily_table.delete().where(daily_table.c.metric.in_(sorted(metrics))))
-    connection.execute(member_table.delete())
-    if daily:
-        run_insert(connection, insert_rows(connection, daily_table, list(daily[0])), daily)
+    for model in (*_GRAINS, MemberRollup):
+        table = model.__table__
+        delete = table.delete()
+        if model is not MemberRollup:
+            delete = delete.where(table.c.metric.in_(sorted(metrics)))
+        connection.execute(delete)
+    for model, rows in zip(_GRAINS, grains(daily.items()), strict=True):
+        if rows:
+            table = model.__table__
+            run_insert(connection, insert_rows(connection, table, list(rows[0])), rows)
     if members:
-        run_insert(connection, insert_rows(connection, member_table, list(members[0])), members)
+        table = MemberRollup.__table__
+        run_insert(connection, insert_rows(connection, table, list(members[0])), members)
 
 
 def install() -> None:

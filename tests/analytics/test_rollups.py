@@ -4,12 +4,12 @@ add, in their own transaction, once; and a rebuild from history gives the same f
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from loyalty_social.analytics import rebuild, report
-from loyalty_social.analytics.models import DailyRollup, MemberRollup
+from loyalty_social.analytics import rebuild, report, rollups
+from loyalty_social.analytics.models import DailyRollup, DailyTotal, MemberRollup, MonthlyRollup
 from loyalty_social.consent.service import set_consent
 from loyalty_social.extensions import db
 from loyalty_social.rules.held import approve_held
@@ -20,7 +20,8 @@ TODAY = datetime.now(UTC).date()
 
 
 def table(app) -> tuple[dict, dict]:
-    """Everything in the rollups: daily rows and member totals."""
+    """Everything in the rollups: daily rows and member totals (and, checked here against
+    the daily rows, the monthly and daily-total grains kept with them)."""
     with app.app_context():
         daily = {
             (r.metric, r.day, r.key, r.key2): (r.count, r.amount)
@@ -32,8 +33,28 @@ def table(app) -> tuple[dict, dict]:
             for r in db.session.scalars(select(MemberRollup))
             if r.points or r.awards
         }
+        monthly = {
+            (r.metric, r.month, r.key, r.key2): (r.count, r.amount)
+            for r in db.session.scalars(select(MonthlyRollup))
+            if r.count or r.amount
+        }
+        totals = {
+            (r.metric, r.day): (r.count, r.amount)
+            for r in db.session.scalars(select(DailyTotal))
+            if r.count or r.amount
+        }
         db.session.remove()
-        return daily, members
+    assert monthly == summed(daily, lambda m, d, k, k2: (m, d.replace(day=1), k, k2))
+    assert totals == summed(daily, lambda m, d, k, k2: (m, d))
+    return daily, members
+
+
+def summed(daily: dict, grain) -> dict:
+    found: dict = {}
+    for key, (count, amount) in daily.items():
+        c, a = found.get(grain(*key), (0, 0))
+        found[grain(*key)] = (c + count, a + amount)
+    return {k: v for k, v in found.items() if any(v)}
 
 
 def totals(app, chart) -> dict:
@@ -197,3 +218,43 @@ def test_a_chart_shows_the_top_eight_keys_and_sums_the_rest(rapp):
     assert drawn["totals"]["other"] == 10 + 11  # the two smallest
     assert list(drawn["totals"])[:2] == [rules[9], rules[8]]
     assert sum(drawn["totals"].values()) == sum(range(10, 20))
+
+
+def test_a_year_chart_reads_months_and_day_totals_and_draws_what_the_days_say(any_app):
+    """Additions over 14 months go to the daily, monthly and daily-total grains together; a
+    chart over windows with partial months at either end, whole months only, or inside one
+    month shows the same leaders and "other" per day as the daily rows alone."""
+    from loyalty_social.analytics import queries
+
+    start = date(2025, 11, 1)
+    with any_app.app_context():
+        for i in range(430):  # a day each, rule r{i % 11}; r10 pays most, late in the range
+            day = datetime.combine(start + timedelta(days=i), datetime.min.time(), UTC)
+            rule = f"r{i % 11}"
+            rollups.add(db.session, "points", day, rule, "", 1, (i % 11) * (1 + i // 200))
+            rollups.add(db.session, "points", day, "r3", "", 2, 5)  # a second key every day
+        db.session.commit()
+        db.session.remove()
+    table(any_app)  # the grains agree with the days
+    windows = [
+        (date(2025, 11, 17), date(2026, 11, 12)),  # partial months at both ends
+        (date(2026, 1, 1), date(2026, 12, 31)),  # whole months only
+        (date(2026, 2, 3), date(2026, 2, 20)),  # inside one month
+        (date(2025, 12, 31), date(2026, 1, 31)),  # a day, then a whole month
+    ]
+    with any_app.app_context():
+        for since, until in windows:
+            days = queries.breakdown("points-by-rule", since, until)
+            size: dict = {}
+            for row in days:
+                size[row["key"]] = size.get(row["key"], 0) + row["count"] + row["amount"]
+            leaders = sorted(size, key=lambda k: (-size[k], k))[:3]
+            expected: dict = {}
+            for row in days:
+                name = row["key"] if row["key"] in leaders else queries.OTHER
+                c, a = expected.get((row["day"], name), (0, 0))
+                expected[(row["day"], name)] = (c + row["count"], a + row["amount"])
+            drawn = queries.top_breakdown("points-by-rule", since, until, top=3)
+            assert {(r["day"], r["key"]): (r["count"], r["amount"]) for r in drawn} == expected
+            assert [(r["day"], r["key"]) for r in drawn] == sorted(expected)
+        db.session.remove()
