@@ -3,32 +3,38 @@
 1M members against 2,000.
 
     .venv/bin/python bench/analytics.py [--members 1000000] [--events 10000000] [--rules 200]
+        [--reseed] [--repeats 5] [--warmup 1] [--evaluate 10000] [--skip-evaluation]
 
-PostgreSQL + Redis (DATABASE_URL / REDIS_URL, or throwaway servers like the tests start), a
-fresh database. Steps:
+PostgreSQL + Redis (DATABASE_URL / REDIS_URL, or throwaway servers like the tests start):
 
-1. evaluation at 2,000 members (bench/evaluate.py's machinery: events stored pending,
-   ``process_events`` jobs, one RQ SimpleWorker process timed alone);
-2. seeding in the database itself (``generate_series``, one INSERT ... SELECT per table and
-   slice, no rows through Python): ``--members`` members with consent records (60 % consenting
-   to social activity use), ``--events`` processed events over 365 days, and the rollups
-   those would have produced (events per type and source, points per rule and network,
-   offers, consent, member totals) - then ANALYZE;
-3. every chart's query, as the console and the API run it (``analytics.report``), over 30 and
+1. the database ``loyalty_bench_analytics`` (``--database``), kept between runs: reused when
+   a previous run finished seeding it at the same size, seeded anew otherwise or with
+   ``--reseed`` (about 4 minutes on 2 cores; progress on stdout). Seeding happens in the
+   database itself (``generate_series``, no rows through Python): ``--members`` members with
+   consent records (60 % consenting to social activity use), ``--events`` processed events
+   over 365 days (foreign-key triggers off, secondary indexes built after the load), and the
+   rollups those would have produced (events per type and source, points per rule and
+   network, offers, consent, member totals, the monthly and daily-total grains) - then
+   VACUUM ANALYZE. Migrations newer than the seeding are applied on reuse;
+2. every chart's query, as the console and the API run it (``analytics.report``), over 30 and
    365 days: median of 5 runs each, goal <= 200 ms;
-4. evaluation again, its events spread over all the members.
+3. evaluation (bench/evaluate.py's machinery: one RQ SimpleWorker process timed alone) in
+   the large database and in ``<database>_small`` (``--small`` members, as many events per
+   member, made anew each run), interleaved small, large, small ... with the same event
+   types per pair, each on a new day, a warm-up round first (reported, not counted): the
+   medians of events/s and of CPU per event (worker + PostgreSQL), their ratios, goal >= 0.9.
 
-Output: stdout and bench/results/analytics.json.
+Output: stdout, bench/results/analytics.json and analytics.png (with matplotlib).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -36,8 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import machine, save_json  # noqa: E402
-from evaluate import TYPES, config, make_rules, measure, seed_members  # noqa: E402
+from _common import RESULTS, machine, png_bars, save_json  # noqa: E402
+from evaluate import TYPES, config, make_rules, measure  # noqa: E402
 
 GOAL_MS = 200
 DAYS = 365
@@ -45,128 +51,138 @@ TODAY = date(2026, 12, 1)
 NETWORKS = ("x", "instagram", "tiktok", "facebook", "linkedin", "")
 SOURCES = ("backend", "reviews", "community", "ugc")
 SLICE = 1_000_000
-# The evaluation run before seeding wrote rollups of its own (today): add to them.
-ADD = (
-    " ON CONFLICT (metric, day, key, key2) DO UPDATE SET count = rollup_daily.count"
-    " + excluded.count, amount = rollup_daily.amount + excluded.amount"
+# The coarser grains the write path keeps with rollup_daily (migration 0020_rollup_grains).
+GRAINS = (
+    "INSERT INTO rollup_monthly (metric, month, key, key2, count, amount) SELECT metric,"
+    " date_trunc('month', day)::date, key, key2, sum(count), sum(amount) FROM rollup_daily"
+    " GROUP BY 1, 2, 3, 4",
+    "INSERT INTO rollup_daily_total (metric, day, count, amount) SELECT metric, day,"
+    " sum(count), sum(amount) FROM rollup_daily GROUP BY 1, 2",
 )
 
 
-class Raw:
-    """The driver's connection, autocommitting: SQL text as is (no parameters, so ``%`` is
-    the modulo operator), each statement its own transaction."""
-
-    def __init__(self, connection):
-        self.connection = connection
-
-    def exec_driver_sql(self, sql: str) -> None:
-        self.connection.execute(sql)
-
-    def commit(self) -> None:
-        pass
+def report_progress(began: float, what: str, done: int = 0, total: int = 0) -> None:
+    """Seeding's progress on stdout, with the time since it began (a long job shows where
+    it is)."""
+    share = f" {done:,}/{total:,} ({100 * done // total} %)" if total else ""
+    print(f"  seeding: {what}{share}, {time.perf_counter() - began:,.0f} s", flush=True)
 
 
-def seed(engine, members: int, events: int, rule_ids: list[str]) -> dict:
-    """Members, consent, events and rollups, generated by PostgreSQL itself."""
+def seed(connection, members: int, events: int, rule_ids: list[str]) -> dict:
+    """Members, consent, events and rollups, generated by PostgreSQL itself (no rows through
+    Python). ``connection``: psycopg, autocommitting, each statement its own transaction.
+    The events go in with the table's foreign-key triggers off and its secondary indexes
+    dropped, rebuilt once at the end (a sort per index instead of 10M random insertions)."""
     timings = {}
+    progress = functools.partial(report_progress, time.perf_counter())
+    run = connection.execute
     types = "ARRAY[" + ",".join(f"'{t}'" for t in TYPES) + "]"
     networks = "ARRAY[" + ",".join(f"'{n}'" for n in NETWORKS) + "]"
     sources = "ARRAY[" + ",".join(f"'{s}'" for s in SOURCES) + "]"
     rules = "ARRAY[" + ",".join(f"'{r}'" for r in rule_ids) + "]"
     start = datetime.combine(TODAY - timedelta(days=DAYS - 1), datetime.min.time(), UTC)
-    raw = engine.raw_connection()
-    raw.driver_connection.autocommit = True
-    c = Raw(raw.driver_connection)
-    if True:
-        c.exec_driver_sql("SET synchronous_commit = off")
-        began = time.perf_counter()
-        for source in SOURCES[1:]:
-            c.exec_driver_sql(
-                "INSERT INTO source (name, max_evidence, enabled, created_at) "
-                f"VALUES ('{source}', 'verified', true, now()) ON CONFLICT DO NOTHING"
-            )
-        for low in range(0, members, SLICE):
-            high = min(members, low + SLICE)
-            c.exec_driver_sql(
-                "INSERT INTO member (id, tier, attributes, created_at, updated_at) "
-                "SELECT 'B-' || g, NULL, json_build_object('segment', g % 50), now(), now() "
-                f"FROM generate_series({low}, {high - 1}) g"
-            )
-            c.exec_driver_sql(
-                "INSERT INTO consent_record (member_id, purpose, granted, source, updated_at,"
-                " policy_version) SELECT 'B-' || g, 'social_activity_use', g % 10 < 6,"
-                f" 'portal', now(), 1 FROM generate_series({low}, {high - 1}) g"
-            )
-            c.commit()
-        timings["members_and_consent_s"] = round(time.perf_counter() - began, 1)
-        began = time.perf_counter()
-        step = DAYS * 86400 / events
-        for low in range(0, events, SLICE):
-            high = min(events, low + SLICE)
-            c.exec_driver_sql(
-                "INSERT INTO activity_event (id, source_name, webhook_id, type, type_version,"
-                " member_id, occurred_at, received_at, evidence, evidence_claimed, object_key,"
-                " data, body_sha256, status, attempts, outcome) "
-                f"SELECT 'evb_' || g, ({sources})[1 + g % {len(SOURCES)}], 'w' || g,"
-                f" ({types})[1 + g % {len(TYPES)}], 1, 'B-' || ((g::bigint * 7919) % {members}),"
-                f" t, t, 'verified', 'verified', NULL,"
-                f" json_build_object('network', ({networks})[1 + g % {len(NETWORKS)}]),"
-                " '0', 'processed', 1, '{}'::json "
-                f"FROM generate_series({low}, {high - 1}) g,"
-                f" LATERAL (SELECT timestamptz '{start.isoformat()}'"
-                f" + make_interval(secs => g * {step})) AS at(t)"
-            )
-            c.commit()
-            print(f"  events: {high:,}", flush=True)
-        timings["events_s"] = round(time.perf_counter() - began, 1)
-        began = time.perf_counter()
-        # The rollups processing would have written for that history.
-        c.exec_driver_sql(
+    run("SET synchronous_commit = off")
+    run("SET maintenance_work_mem = '256MB'")
+    began = time.perf_counter()
+    for source in SOURCES[1:]:
+        run(
+            "INSERT INTO source (name, max_evidence, enabled, created_at) "
+            f"VALUES ('{source}', 'verified', true, now()) ON CONFLICT DO NOTHING"
+        )
+    for low in range(0, members, SLICE):
+        high = min(members, low + SLICE)
+        run(
+            "INSERT INTO member (id, tier, attributes, created_at, updated_at) "
+            "SELECT 'B-' || g, NULL, json_build_object('segment', g % 50), now(), now() "
+            f"FROM generate_series({low}, {high - 1}) g"
+        )
+        run(
+            "INSERT INTO consent_record (member_id, purpose, granted, source, updated_at,"
+            " policy_version) SELECT 'B-' || g, 'social_activity_use', g % 10 < 6,"
+            f" 'portal', now(), 1 FROM generate_series({low}, {high - 1}) g"
+        )
+        progress("members and consent", high, members)
+    timings["members_and_consent_s"] = round(time.perf_counter() - began, 1)
+    began = time.perf_counter()
+    indexes = [
+        row[0]
+        for row in run(
+            "SELECT indexdef FROM pg_indexes i WHERE tablename = 'activity_event' AND NOT EXISTS"
+            " (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+        )
+    ]
+    for definition in indexes:
+        run("DROP INDEX " + definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0])
+    run("ALTER TABLE activity_event DISABLE TRIGGER ALL")
+    step = DAYS * 86400 / max(events, 1)
+    for low in range(0, events, SLICE):
+        high = min(events, low + SLICE)
+        run(
+            "INSERT INTO activity_event (id, source_name, webhook_id, type, type_version,"
+            " member_id, occurred_at, received_at, evidence, evidence_claimed, object_key,"
+            " data, body_sha256, status, attempts, outcome) "
+            f"SELECT 'evb_' || g, ({sources})[1 + g % {len(SOURCES)}], 'w' || g,"
+            f" ({types})[1 + g % {len(TYPES)}], 1, 'B-' || ((g::bigint * 7919) % {members}),"
+            f" t, t, 'verified', 'verified', NULL,"
+            f" json_build_object('network', ({networks})[1 + g % {len(NETWORKS)}]),"
+            " '0', 'processed', 1, '{}'::json "
+            f"FROM generate_series({low}, {high - 1}) g,"
+            f" LATERAL (SELECT timestamptz '{start.isoformat()}'"
+            f" + make_interval(secs => g * {step})) AS at(t)"
+        )
+        progress("events", high, events)
+    run("ALTER TABLE activity_event ENABLE TRIGGER ALL")
+    for done, definition in enumerate(indexes, 1):
+        run(definition)
+        progress("event indexes", done, len(indexes))
+    timings["events_s"] = round(time.perf_counter() - began, 1)
+    began = time.perf_counter()
+    # The rollups processing would have written for that history.
+    run(
+        "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
+        "SELECT 'events', (received_at AT TIME ZONE 'UTC')::date, type, source_name,"
+        " count(*), 0 FROM activity_event WHERE id LIKE 'evb_%' GROUP BY 1, 2, 3, 4"
+    )
+    run(  # per rule (200 a day) ...
+        "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
+        f"SELECT 'points', date '{TODAY.isoformat()}' - i, ({rules})[1 + r], '',"
+        " 1 + (r * 13 + i) % 40, (1 + (r * 13 + i) % 40) * (1 + r % 20) "
+        f"FROM generate_series(0, {DAYS - 1}) i, generate_series(0, {len(rule_ids) - 1}) r"
+    )
+    run(  # ... and per network
+        "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
+        f"SELECT 'points.network', date '{TODAY.isoformat()}' - i, n, '', 100 + i % 50,"
+        f" (100 + i % 50) * 9 FROM generate_series(0, {DAYS - 1}) i, unnest({networks}) n"
+    )
+    for metric, key in (
+        ("offers.granted", "'ofr_' || k"),
+        ("offers.redeemed", "'ofr_' || k"),
+        ("consent.opt_in", "'social_activity_use'"),
+        ("consent.decided", "'social_activity_use'"),
+        ("awards.held", "'" + rule_ids[0] + "'"),
+        ("advocates.share", "'all'"),
+        ("advocates.click", "'all'"),
+        ("advocates.signup", "'all'"),
+    ):
+        run(
             "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
-            "SELECT 'events', (received_at AT TIME ZONE 'UTC')::date, type, source_name,"
-            " count(*), 0 FROM activity_event WHERE id LIKE 'evb_%' GROUP BY 1, 2, 3, 4" + ADD
+            f"SELECT '{metric}', date '{TODAY.isoformat()}' - i, {key}, '', sum(1 + k), 0"
+            f" FROM generate_series(0, {DAYS - 1}) i, generate_series(0, 19) k"
+            " GROUP BY 1, 2, 3, 4"
         )
-        c.exec_driver_sql(  # per rule (200 a day) ...
-            "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
-            f"SELECT 'points', date '{TODAY.isoformat()}' - i, ({rules})[1 + r], '',"
-            " 1 + (r * 13 + i) % 40, (1 + (r * 13 + i) % 40) * (1 + r % 20) "
-            f"FROM generate_series(0, {DAYS - 1}) i, generate_series(0, {len(rule_ids) - 1}) r"
-            + ADD
-        )
-        c.exec_driver_sql(  # ... and per network
-            "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
-            f"SELECT 'points.network', date '{TODAY.isoformat()}' - i, n, '', 100 + i % 50,"
-            f" (100 + i % 50) * 9 FROM generate_series(0, {DAYS - 1}) i, unnest({networks}) n" + ADD
-        )
-        for metric, key in (
-            ("offers.granted", "'ofr_' || k"),
-            ("offers.redeemed", "'ofr_' || k"),
-            ("consent.opt_in", "'social_activity_use'"),
-            ("consent.decided", "'social_activity_use'"),
-            ("awards.held", "'" + rule_ids[0] + "'"),
-            ("advocates.share", "'all'"),
-            ("advocates.click", "'all'"),
-            ("advocates.signup", "'all'"),
-        ):
-            c.exec_driver_sql(
-                "INSERT INTO rollup_daily (metric, day, key, key2, count, amount) "
-                f"SELECT '{metric}', date '{TODAY.isoformat()}' - i, {key}, '', sum(1 + k), 0"
-                f" FROM generate_series(0, {DAYS - 1}) i, generate_series(0, 19) k"
-                " GROUP BY 1, 2, 3, 4" + ADD
-            )
-        c.exec_driver_sql(
-            "INSERT INTO rollup_member (member_id, points, awards, updated_at) "
-            f"SELECT 'B-' || g, (g::bigint * 7919) % 100000, 1 + g % 50, now() "
-            f"FROM generate_series(0, {members - 1}) g"
-        )
-        c.commit()
-        timings["rollups_s"] = round(time.perf_counter() - began, 1)
-        began = time.perf_counter()
-    try:
-        c.exec_driver_sql("VACUUM ANALYZE")
-    finally:
-        raw.close()
+    run(
+        "INSERT INTO rollup_member (member_id, points, awards, updated_at) "
+        f"SELECT 'B-' || g, (g::bigint * 7919) % 100000, 1 + g % 50, now() "
+        f"FROM generate_series(0, {members - 1}) g"
+    )
+    for statement in GRAINS:  # the monthly and daily-total grains, as the migration fills them
+        run(statement)
+    timings["rollups_s"] = round(time.perf_counter() - began, 1)
+    progress("rollups")
+    began = time.perf_counter()
+    run("VACUUM ANALYZE")
     timings["vacuum_analyze_s"] = round(time.perf_counter() - began, 1)
+    progress("VACUUM ANALYZE")
     return timings
 
 
@@ -211,78 +227,170 @@ def charts(app) -> list[dict]:
     return results
 
 
+SEEDED = "bench_seeded"  # a table of the bench's own: what the database was seeded with
+
+
+def prepare(pg_url: str, name: str, size: dict, reseed: bool) -> tuple[str, dict | None]:
+    """The database ``name`` seeded at ``size`` (members, events, rules): reused when a
+    previous run finished seeding it at that size, else (or with ``reseed``) made anew.
+    Returns its URL and the seeding's timings (None when reused)."""
+    import psycopg
+
+    server = pg_url.rsplit("/", 1)[0]
+    url = f"{server}/{name}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if exists and not reseed:
+        with psycopg.connect(url, autocommit=True) as connection:
+            found = (
+                connection.execute(f"SELECT to_regclass('{SEEDED}') IS NOT NULL").fetchone()[0]
+                and connection.execute(f"SELECT size FROM {SEEDED}").fetchone()
+            )
+        if found and found[0] == size:
+            print(f"{name}: reusing (seeded with {size}; --reseed to seed again)", flush=True)
+            return url, None
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return url, size
+
+
+def seed_database(app, url: str, size: dict) -> dict:
+    """Rules through the service (as an operator makes them), the rest by ``seed``; the
+    size recorded last, so an interrupted seeding is redone next time."""
+    import psycopg
+    import sqlalchemy as sa
+
+    from loyalty_social.extensions import db
+    from loyalty_social.intake.sources import add_source
+    from loyalty_social.rules.models import Rule
+
+    began = time.perf_counter()
+    with app.app_context():
+        add_source("backend", max_evidence="verified")
+    make_rules(app, size["rules"])
+    with app.app_context():
+        rule_ids = list(db.session.scalars(sa.select(Rule.id).order_by(Rule.id)))
+        db.session.remove()
+    with psycopg.connect(url, autocommit=True) as connection:
+        timings = seed(connection, size["members"], size["events"], rule_ids)
+        connection.execute(f"CREATE TABLE {SEEDED} (size json NOT NULL)")
+        connection.execute(f"INSERT INTO {SEEDED} VALUES (%s)", (json.dumps(size),))
+    timings["total_s"] = round(time.perf_counter() - began, 1)
+    return timings
+
+
+def evaluation(sides: list[tuple], count: int, repeats: int, warmup: int) -> dict:
+    """Evaluation at each size, interleaved (small, large, small, large ...) on the same
+    server in one sitting: run ``i`` of every size draws the same event types and objects
+    (the same random seed) on a new day (fresh daily limits); the median of each and their
+    ratio.
+    The first ``warmup`` rounds (a database's first touch after seeding or a migration reads
+    its pages from disk) are reported, not counted."""
+    import random
+
+    runs: dict[str, list[dict]] = {label: [] for label, *_ in sides}
+    sitting = time.time_ns()  # new objects each sitting: the large database keeps its awards
+    for i in range(warmup + repeats):
+        for label, app, cfg, members in sides:
+            chosen = [f"B-{random.randrange(members)}" for _ in range(count)]
+            random.seed(sitting + i)
+            run = measure(app, cfg, chosen, count, label, day=1 + i)
+            runs[label].append(run | {"warmup": i < warmup})
+    medians = {
+        label: statistics.median(r["events_per_s"] for r in found[warmup:])
+        for label, found in runs.items()
+    }
+    cpu = {  # worker + PostgreSQL CPU per event: what other load on the machine barely moves
+        label: statistics.median(sum(r["cpu_ms_per_event"].values()) for r in found[warmup:])
+        for label, found in runs.items()
+    }
+    (small, *_), (large, *_) = sides[0], sides[-1]
+    ratio = medians[large] / medians[small]
+    return {
+        "runs": runs,
+        "median_events_per_s": medians,
+        "ratio": round(ratio, 3),
+        "met": ratio >= 0.9,
+        "median_cpu_ms_per_event": {label: round(ms, 3) for label, ms in cpu.items()},
+        "cpu_ratio": round(cpu[small] / cpu[large], 3),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rules", type=int, default=200)
+    parser.add_argument("--small", type=int, default=2000, help="members of the comparison")
     parser.add_argument("--evaluate", type=int, default=10_000, help="events per evaluation run")
+    parser.add_argument("--repeats", type=int, default=5, help="evaluation runs per size")
+    parser.add_argument("--warmup", type=int, default=1, help="uncounted runs per size first")
+    parser.add_argument("--database", default="loyalty_bench_analytics")
+    parser.add_argument("--reseed", action="store_true", help="seed again even if seeded")
+    parser.add_argument("--skip-evaluation", action="store_true")
     args = parser.parse_args()
 
-    import random
-
     import redis
-    import sqlalchemy as sa
 
     from tests.conftest import migrate
     from tests.services import postgres_server_url, redis_server_url
 
     pg_url, pg_server = postgres_server_url()
     redis_url, redis_server = redis_server_url()
-    name = f"ls_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(
-        pg_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    database_url = pg_url.rsplit("/", 1)[0] + f"/{name}"
-    if redis_server is None:
-        redis_url = redis_url.rsplit("/", 1)[0] + "/12"
-    cfg = config(database_url, redis_url)
     results: dict = {"machine": machine(), "args": vars(args), "goal_ms": GOAL_MS}
-    try:
-        migrate(cfg)
-        from loyalty_social import create_app
-        from loyalty_social.extensions import db
-        from loyalty_social.intake.sources import add_source
-        from loyalty_social.rules.models import Rule
+    from loyalty_social import create_app
 
-        app = create_app(cfg)
-        with app.app_context():
-            add_source("backend", max_evidence="verified")
-        redis.Redis.from_url(redis_url).flushdb()
-        make_rules(app, args.rules)
-        with app.app_context():
-            rule_ids = list(db.session.scalars(sa.select(Rule.id).order_by(Rule.id)))
-            db.session.remove()
-        small = [f"M-{i}" for i in range(2000)]
-        seed_members(app, small)
-        evaluation = [measure(app, cfg, small, args.evaluate, "2,000 members")]
-        engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-        began = time.perf_counter()
-        results["seeding"] = seed(engine, args.members, args.events, rule_ids)
-        results["seeding"]["total_s"] = round(time.perf_counter() - began, 1)
-        print(json.dumps(results["seeding"]), flush=True)
-        results["charts"] = charts(app)
-        spread = [f"B-{random.randrange(args.members)}" for _ in range(args.evaluate)]
-        evaluation.append(
-            measure(app, cfg, spread, args.evaluate, f"{args.members:,} members", day=1)
-        )
-        results["evaluation"] = evaluation
-        ratio = evaluation[1]["events_per_s"] / evaluation[0]["events_per_s"]
-        results["evaluation_ratio"] = round(ratio, 3)
-        results["evaluation_met"] = ratio >= 0.9
-        engine.dispose()
+    # The comparison's database: as many events per member as the large one, its own Redis
+    # database (the queue), made anew each run (seconds).
+    sizes = {
+        args.database: {"members": args.members, "events": args.events, "rules": args.rules},
+        f"{args.database}_small": {
+            "members": args.small,
+            "events": args.events * args.small // args.members,
+            "rules": args.rules,
+        },
+    }
+    sides = []
+    try:
+        for number, (name, size) in enumerate(sizes.items()):
+            small = name.endswith("_small")
+            url, fresh = prepare(pg_url, name, size, args.reseed or small)
+            if redis_server is None:
+                queue_url = redis_url.rsplit("/", 1)[0] + f"/{12 + number}"
+            else:
+                queue_url = redis_url
+            cfg = config(url, queue_url)
+            migrate(cfg)  # a reused database: up to this code's head (a no-op when there)
+            app = create_app(cfg)
+            redis.Redis.from_url(queue_url).flushdb()
+            if fresh:
+                timings = seed_database(app, url, size)
+                results.setdefault("seeding", {})[name] = timings
+                print(json.dumps({name: timings}), flush=True)
+            sides.insert(0 if small else 1, (f"{size['members']:,} members", app, cfg, size))
+        results["charts"] = charts(sides[1][1])
+        if not args.skip_evaluation:
+            results["evaluation"] = evaluation(
+                [(label, app, cfg, size["members"]) for label, app, cfg, size in sides],
+                args.evaluate,
+                args.repeats,
+                args.warmup,
+            )
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
         if pg_server:
             pg_server.cleanup()
         if redis_server:
             redis_server.cleanup()
     save_json("analytics.json", results)
-    print(json.dumps({k: results[k] for k in ("evaluation", "evaluation_ratio")}, indent=2))
+    png_bars(
+        RESULTS / "analytics.png",
+        [(c["chart"], c["median_ms"]) for c in results["charts"]],
+        f"analytics queries, {args.members:,} members, {args.events:,} events (goal {GOAL_MS} ms)",
+        unit="ms (median of 5)",
+    )
+    if "evaluation" in results:
+        print(json.dumps({k: v for k, v in results["evaluation"].items() if k != "runs"}))
     slowest = max(c["median_ms"] for c in results["charts"])
     print(f"slowest chart: {slowest} ms (goal {GOAL_MS} ms)")
     return 0

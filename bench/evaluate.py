@@ -40,13 +40,30 @@ SECRETS = {
 SEGMENTS = 50
 
 CHILD = r"""
-import sys, time
+import os, sys, time
 sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
 from loyalty_social import create_app
 from loyalty_social.queue import rq_queue, redis_connection, set_worker_app
 from rq import SimpleWorker
 app = create_app({config!r})
 set_worker_app(app)
+
+def backends():
+    # CPU seconds of this database's client backends (this process's connections: the bench's
+    # own sit idle meanwhile), from /proc: PostgreSQL runs on this machine.
+    found = {{}}
+    for (pid,) in db.session.execute(db.text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend'"
+    )):
+        try:
+            fields = open(f"/proc/{{pid}}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    db.session.remove()
+    return found
+
 with app.app_context():
     # A long-running worker's steady state: its rules compiled (once per change of the rules,
     # about a second for 1,000) before the clock starts.
@@ -56,9 +73,12 @@ with app.app_context():
     db.session.remove()
     queue = rq_queue(app)
     worker = SimpleWorker([queue], connection=redis_connection(app))
+    before, cpu = backends(), time.process_time()
     started = time.perf_counter()
     worker.work(burst=True, logging_level="WARNING")
     print("ELAPSED", time.perf_counter() - started)
+    cpu, after = time.process_time() - cpu, backends()
+    print("CPU", cpu, sum(s - before.get(pid, 0) for pid, s in after.items()))
 """
 
 
@@ -73,11 +93,18 @@ def config(database_url: str, redis_url: str) -> dict:
 
 
 def drain(cfg: dict) -> float:
+    return drain_stats(cfg)["elapsed"]
+
+
+def drain_stats(cfg: dict) -> dict:
+    """One worker drains the queue: wall seconds, and CPU seconds of the worker and of its
+    PostgreSQL backends (work per event, which other load on the machine barely changes)."""
     code = CHILD.format(root=str(ROOT), bench=str(ROOT / "bench"), config=cfg)
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
-    return float(out.split("ELAPSED")[1].split()[0])
+    worker, postgres = (float(x) for x in out.split("CPU")[1].split()[:2])
+    return {"elapsed": float(out.split("ELAPSED")[1].split()[0]), "worker": worker, "db": postgres}
 
 
 def payload(event_type: str, i: int) -> dict:
@@ -229,7 +256,8 @@ def measure(app, cfg, members, count, label, day: int = 0) -> dict:
     limits) with one worker."""
     ids = store_events(app, members, count, datetime(2026, 11, 20, tzinfo=UTC) + timedelta(day))
     enqueue(app, ids)
-    elapsed = drain(cfg)
+    stats = drain_stats(cfg)
+    elapsed = stats["elapsed"]
     from loyalty_social.extensions import db
     from loyalty_social.intake.models import ActivityEvent
     from loyalty_social.rewards.models import Award
@@ -251,6 +279,10 @@ def measure(app, cfg, members, count, label, day: int = 0) -> dict:
         "seconds": round(elapsed, 2),
         "events_per_s": round(count / elapsed),
         "awards": awards,
+        "cpu_ms_per_event": {
+            "worker": round(1000 * stats["worker"] / count, 3),
+            "postgres": round(1000 * stats["db"] / count, 3),
+        },
     }
     print(json.dumps(result))
     return result
