@@ -51,7 +51,7 @@ TODAY = date(2026, 12, 1)
 NETWORKS = ("x", "instagram", "tiktok", "facebook", "linkedin", "")
 SOURCES = ("backend", "reviews", "community", "ugc")
 SLICE = 1_000_000
-# The coarser grains the write path keeps with rollup_daily (migration 0020_rollup_grains).
+# The coarser grains the write path keeps with rollup_daily (migration 0021_rollup_grains).
 GRAINS = (
     "INSERT INTO rollup_monthly (metric, month, key, key2, count, amount) SELECT metric,"
     " date_trunc('month', day)::date, key, key2, sum(count), sum(amount) FROM rollup_daily"

@@ -1,4 +1,4 @@
-"""Revision 0020_rollup_grains: the monthly and daily-total grains, filled from the daily rows
+"""Revision 0021_rollup_grains: the monthly and daily-total grains, filled from the daily rows
 already there; upgrades and downgrades on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from loyalty_social.extensions import db
 from ..conftest import make_config
 from ..helpers import drift_in, tables_present
 
-BEFORE = "0019_privacy"
-AFTER = "0020_rollup_grains"
+BEFORE = "0020_event_type_index"
+AFTER = "0021_rollup_grains"
 TABLES = {"rollup_monthly", "rollup_daily_total"}
 ROWS = [
     ("points", "2026-01-31", "rul_a", "", 1, 10),

@@ -1,7 +1,7 @@
 """rollup grains: rollup_daily summed per month and per day over all keys, an index by key
 
-Revision ID: 0020_rollup_grains
-Revises: 0019_privacy
+Revision ID: 0021_rollup_grains
+Revises: 0020_event_type_index
 Create Date: 2026-12-04 04:20:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = "0020_rollup_grains"
-down_revision = "0019_privacy"
+revision = "0021_rollup_grains"
+down_revision = "0020_event_type_index"
 branch_labels = None
 depends_on = None
 
