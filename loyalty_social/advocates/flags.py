@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import audit
 from ..errors import Problem
 from ..extensions import db
+from ..identity.flags import check_resolution
 from ..timeutil import utcnow
 from .models import ReferralFlag
 
@@ -19,8 +20,10 @@ def list_flags(status: str = "open", limit: int = 100) -> list[ReferralFlag]:
     return list(db.session.scalars(query.limit(limit)))
 
 
-def resolve_flag(flag_id: str, resolution: str, actor: str | None) -> ReferralFlag:
-    """Mark a flag resolved (once: a second resolution is a conflict), audited. Commits."""
+def resolve_flag(flag_id: str, resolution: str | None, actor: str | None) -> ReferralFlag:
+    """Mark a flag resolved (once: a second resolution is a conflict), audited. Commits.
+    The note is checked as identity flags' are (at most 512 characters, no NUL)."""
+    resolution = check_resolution(resolution)
     flag = db.session.get(ReferralFlag, flag_id, with_for_update=True)
     if flag is None:
         raise Problem("not-found", f"No referral flag {flag_id!r}.")

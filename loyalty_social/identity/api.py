@@ -8,8 +8,15 @@ from flask_smorest import Blueprint
 from ..access.auth import SECURITY, require_scope
 from ..errors import Problem
 from ..extensions import db
-from . import links, service, signup
-from .schemas import FlagListSchema, ResolutionSchema, SocialAccountListSchema
+from ..rules.api import actor
+from . import flags, links, service, signup
+from .schemas import (
+    FlagListSchema,
+    FlagSchema,
+    IdentityFlagResolutionSchema,
+    ResolutionSchema,
+    SocialAccountListSchema,
+)
 
 identities_api = Blueprint(
     "identities",
@@ -69,3 +76,16 @@ class IdentityFlags(MethodView):
     def get(self):
         """Refused duplicate-account attempts awaiting review, newest first."""
         return {"items": signup.list_flags()}
+
+
+@identities_api.route("/identity-flags/<flag_id>/resolve")
+class IdentityFlagResolve(MethodView):
+    @require_scope("marketer")  # outermost: no key is a 401 before the body is read
+    @identities_api.doc(security=SECURITY)
+    @identities_api.arguments(
+        IdentityFlagResolutionSchema, example={"resolution": "the same person, one account kept"}
+    )
+    @identities_api.response(200, FlagSchema)
+    def post(self, body, flag_id):
+        """Mark a flag reviewed: it leaves the open list (a second time: 409)."""
+        return flags.resolve_flag(flag_id, body["resolution"], actor())

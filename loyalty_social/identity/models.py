@@ -142,7 +142,10 @@ class IdentityFlag(db.Model):
     member_ids: Mapped[list] = mapped_column(JSON)
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Set once, when a person marks it reviewed (identity.flags.resolve_flag); open until then.
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(String(512), nullable=True)
 
 
 class IdentityReward(db.Model):

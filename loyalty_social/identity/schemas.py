@@ -1,6 +1,6 @@
 """Wire formats of identity: resolution for social care, links for the backend, flags."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class ResolutionSchema(Schema):
@@ -42,7 +42,16 @@ class FlagSchema(Schema):
     detail = fields.String()
     created_at = fields.AwareDateTime()
     reviewed_at = fields.AwareDateTime(allow_none=True)
+    reviewed_by = fields.String(allow_none=True)
+    resolution = fields.String(allow_none=True)
 
 
 class FlagListSchema(Schema):
     items = fields.List(fields.Nested(FlagSchema), required=True)
+
+
+class IdentityFlagResolutionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    resolution = fields.String(required=True, validate=validate.Length(1, 512))
