@@ -7,7 +7,8 @@ on both databases: a write that fails takes its whole transaction with it (for i
 group commit of other senders' events).
 
 ``refuse_unstorable_input`` applies the check to every Flask request (path, query, JSON body,
-form); the webhook endpoint checks its bodies itself (``unstorable_fields``). It also bounds
+form; a console form marked ``shows_fields_beside`` checks its own, to say so beside the
+field); the webhook endpoint checks its bodies itself (``unstorable_fields``). It also bounds
 the path values that routes store as they are (a consent is keyed by the ``member_id`` in its
 URL): longer than their column, PostgreSQL refuses them and SQLite stores them.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from flask import request
+from flask import current_app, request
 
 from .errors import Problem
 
@@ -54,6 +55,30 @@ def unstorable_fields(value) -> dict:
     return errors
 
 
+FIELD_MESSAGE = "This cannot contain a NUL character (or a lone surrogate)."
+
+
+def shows_fields_beside(view):
+    """Mark a page's form view that shows unstorable fields beside the field (a console form):
+    the hook lets its form through, and the view must ask ``form_errors()`` before writing."""
+    view.shows_unstorable_fields = True
+    return view
+
+
+def form_errors() -> dict[str, str]:
+    """``{field: message}`` for each form field whose text cannot be stored."""
+    return {
+        name: FIELD_MESSAGE
+        for name, value in request.form.items(multi=True)
+        if not is_storable(name) or not is_storable(value)
+    }
+
+
+def _form_checked_by_view() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "shows_unstorable_fields", False))
+
+
 def _request_errors() -> dict:
     errors = {}
     if not is_storable(request.path):
@@ -78,7 +103,7 @@ def _request_errors() -> dict:
         if body:
             errors["json"] = body
     form = {name: [MESSAGE] for name, value in request.form.items() if not is_storable(value)}
-    if form:
+    if form and not _form_checked_by_view():
         errors["form"] = form
     return errors
 

@@ -39,11 +39,40 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(name: str, scopes: list[str]) -> str:
-    """Store a new key and return the full token (``<id>.<secret>``), the only time it exists."""
+MAX_NAME = 200  # the column's width
+
+
+class KeyRefused(ValueError):
+    """A key that cannot be created as asked; ``field`` says which input is wrong."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def check_key(name: str, scopes: list[str]) -> str:
+    """The name to store (trimmed), or ``KeyRefused`` naming the field at fault."""
+    name = (name or "").strip()
+    if not name:
+        raise KeyRefused("name", "Give the key a name (who or what uses it).")
+    if len(name) > MAX_NAME:
+        raise KeyRefused("name", f"The name is at most {MAX_NAME} characters.")
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise KeyRefused("name", "The name cannot contain control characters (NUL, newlines).")
+    if not scopes:
+        raise KeyRefused("scopes", "Choose at least one scope.")
     unknown = sorted(set(scopes) - set(SCOPES))
-    if unknown or not scopes:
-        raise ValueError(f"unknown scopes {unknown}; choose from {', '.join(SCOPES)}")
+    if unknown:
+        raise KeyRefused(
+            "scopes", f"Unknown scopes {', '.join(unknown)}; choose from {', '.join(SCOPES)}."
+        )
+    return name
+
+
+def create_key(name: str, scopes: list[str]) -> str:
+    """Store a new key and return the full token (``<id>.<secret>``), the only time it exists.
+    Audited (name and scopes, never the secret) in the same transaction."""
+    name = check_key(name, scopes)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
         id=new_id("key"),
@@ -73,6 +102,7 @@ def authenticate(token: str) -> Principal | None:
 
 
 def revoke_key(key_id: str) -> bool:
+    """Refuse the key from now on (its row stays, for the audit log); False when unknown."""
     key = db.session.get(ApiKey, key_id)
     if key is None:
         return False
@@ -85,3 +115,7 @@ def revoke_key(key_id: str) -> bool:
 
 def list_keys() -> list[ApiKey]:
     return list(db.session.scalars(db.select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def get_key(key_id: str) -> ApiKey | None:
+    return db.session.get(ApiKey, key_id)

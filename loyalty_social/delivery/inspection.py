@@ -30,6 +30,19 @@ def list_deliveries(
     return newest_first_page(Delivery, filters, after, limit, *conditions)
 
 
+def given_up_by_target(targets: list[str]) -> dict[str, int]:
+    """How many deliveries to each target failed or were dead-lettered (and not yet retried):
+    one grouped count over the (target, idempotency_key) index."""
+    if not targets:
+        return {}
+    rows = db.session.execute(
+        select(Delivery.target, func.count())
+        .where(Delivery.target.in_(targets), Delivery.status.in_(GIVEN_UP))
+        .group_by(Delivery.target)
+    )
+    return {target: count for target, count in rows}
+
+
 def get_delivery(delivery_id: str) -> Delivery:
     row = db.session.get(Delivery, delivery_id)
     if row is None:

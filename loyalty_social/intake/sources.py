@@ -26,7 +26,12 @@ from .signature import public_key as parse_public_key
 
 
 class SourceError(ValueError):
-    """A source command cannot be carried out; the message says why."""
+    """A source command cannot be carried out; the message says why, ``field`` which input
+    (for a form to show it beside that field)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -51,12 +56,18 @@ def add_source(
 ) -> str | None:
     """Create a source with a secret, a public key, or both; returns the secret (shown once),
     None when the source only has a public key."""
-    if max_evidence not in EVIDENCE_LEVELS:
-        raise SourceError(f"max evidence must be one of {', '.join(EVIDENCE_LEVELS)}")
-    if db.session.get(Source, name) is not None:
-        raise SourceError(f"source {name!r} already exists")
     if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
-        raise SourceError("a source name is letters, digits, '-' and '_' (at most 64)")
+        raise SourceError("a source name is letters, digits, '-' and '_' (at most 64)", "name")
+    if max_evidence not in EVIDENCE_LEVELS:
+        raise SourceError(
+            f"max evidence must be one of {', '.join(EVIDENCE_LEVELS)}", "max_evidence"
+        )
+    if rate_limit is not None and not 0 < rate_limit < float("inf"):
+        raise SourceError("the rate limit is a number of requests per second above 0", "rate_limit")
+    if rate_burst is not None and rate_burst < 1:
+        raise SourceError("the burst is a whole number of requests, 1 or more", "rate_burst")
+    if db.session.get(Source, name) is not None:
+        raise SourceError(f"source {name!r} already exists", "name")
     _check_public_key(public_key)
     db.session.add(
         Source(
@@ -95,7 +106,7 @@ def _check_public_key(value: str | None) -> None:
     try:
         parse_public_key(value)
     except ValueError as error:
-        raise SourceError(str(error)) from None
+        raise SourceError(str(error), "public_key") from None
 
 
 def _add_public_key(name: str, value: str) -> None:
@@ -186,6 +197,7 @@ def list_sources() -> list[dict]:
             "live_secrets": len(_live_secrets(source.name)),
             "live_public_keys": len(_live(SourcePublicKey, source.name)),
             "rate_limit": source.rate_limit,
+            "rate_burst": source.rate_burst,
         }
         for source in db.session.scalars(db.select(Source).order_by(Source.name))
     ]
