@@ -11,6 +11,7 @@ from __future__ import annotations
 def init_app(app) -> None:
     # (the view modules' routes join the blueprint when imported)
     from . import (  # noqa: F401
+        admin_views,
         analytics_views,
         approvals_views,
         auth_views,

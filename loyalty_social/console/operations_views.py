@@ -1,16 +1,21 @@
 """Operations: find events and replay them (nothing pays twice), deliveries that gave up and
 their retry, the sources' signing secrets (rotation: admin only; the new secret is shown once)
-and the identity flags waiting for a review."""
+and the identity and referral flags waiting for a review (marked reviewed by an approver, with
+an optional note, through each feature's ``resolve_flag``)."""
 
 from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from .. import audit
+from ..advocates import flags as referral_flags
 from ..delivery import inspection
 from ..errors import Problem
+from ..identity import flags as identity_flags
 from ..identity.signup import list_flags
 from ..intake import service as events
 from ..intake import sources
+from ..storable import form_errors, shows_fields_beside
 from .blueprint import console, nav_item, role_required
 
 nav_item("Operations", "console.operations", "viewer", order=70)
@@ -23,7 +28,7 @@ def _filters() -> dict:
     return {k: (request.args.get(k) or "").strip()[:128] for k in FILTERS}
 
 
-def _page(notice=None, secret=None, status=200):
+def _page(notice=None, secret=None, status=200, flag_error=None):
     args = _filters()
     if args["status"] not in STATUSES:
         args["status"] = ""
@@ -49,6 +54,8 @@ def _page(notice=None, secret=None, status=200):
         failed=failed,
         sources=sources.list_sources(),
         flags=list_flags(open_only=True, limit=PAGE),
+        referral_flags=referral_flags.list_flags("open", PAGE),
+        flag_error=flag_error or {},
         notice=notice,
         secret=secret,
     ), status
@@ -92,3 +99,36 @@ def source_rotate(name):
         notice=f"Source {name} has a new signing secret; the old ones verify for 24 hours more.",
         secret=secret,
     )
+
+
+def _resolve(kind: str, flag_id: str, resolve):
+    """Mark one flag reviewed; a bad note is shown beside that flag's note field."""
+    note = request.form.get("resolution", "")
+    try:
+        if unstorable := form_errors():
+            raise Problem("validation-failed", " ".join(unstorable.values()))
+        resolve(flag_id[:40], note, audit.current_actor())
+    except Problem as problem:
+        slug = problem.problem_type.slug
+        if slug == "not-found":
+            abort(404, "No such flag.")
+        if slug == "conflict":
+            return _page(notice=problem.detail, status=409)
+        note = note.replace("\x00", "")[:600]
+        error = {"kind": kind, "id": flag_id, "message": problem.detail, "note": note}
+        return _page(status=422, flag_error=error)
+    return _page(notice=f"Flag {flag_id} marked reviewed.")
+
+
+@console.post("/operations/identity-flags/<flag_id>/resolve")
+@role_required("approver")
+@shows_fields_beside
+def identity_flag_resolve(flag_id):
+    return _resolve("identity", flag_id, identity_flags.resolve_flag)
+
+
+@console.post("/operations/referral-flags/<flag_id>/resolve")
+@role_required("approver")
+@shows_fields_beside
+def referral_flag_resolve(flag_id):
+    return _resolve("referral", flag_id, referral_flags.resolve_flag)

@@ -19,3 +19,11 @@ document.addEventListener("change", (event) => {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".rule-form").forEach((form) => form.classList.add("kinds"));
 });
+// "Copy" buttons next to a secret shown once: copy the text of the element they name.
+document.addEventListener("click", (event) => {
+  const id = event.target.getAttribute("data-copy");
+  if (!id) return;
+  const text = document.getElementById(id).textContent;
+  const done = () => { event.target.textContent = "Copied"; };
+  if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, () => {});
+});
