@@ -1,7 +1,7 @@
 """Flags to review: an approver marks an identity or a referral flag reviewed from the
 operations page, with an optional note; it leaves the open list, says who and when, and the
 audit log has it. The API resolves identity flags as it resolves referral flags (problem+json
-for what it refuses). Revision 0021 adds the columns and comes off again."""
+for what it refuses). Revision 0022 adds the columns and comes off again."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def test_the_api_resolves_identity_flags_like_referral_flags(app, client):
     assert record.actor == "key:care-team"
 
 
-def test_revision_0021_adds_and_removes_the_review_columns(fresh_config, make_app):
+def test_revision_0022_adds_and_removes_the_review_columns(fresh_config, make_app):
     import sqlalchemy as sa
 
     app = make_app(fresh_config)
@@ -160,7 +160,7 @@ def test_revision_0021_adds_and_removes_the_review_columns(fresh_config, make_ap
             return {c["name"] for c in sa.inspect(db.engine).get_columns("identity_flag")}
 
         assert {"reviewed_by", "resolution"} <= columns()
-        downgrade(revision="0020_event_type_index")
+        downgrade(revision="0021_rollup_grains")
         assert not {"reviewed_by", "resolution"} & columns() and "reviewed_at" in columns()
         upgrade()
         assert {"reviewed_by", "resolution"} <= columns()

@@ -1,7 +1,7 @@
 """identity flags: who reviewed one and their note (reviewed_by, resolution)
 
-Revision ID: 0021_identity_flag_review
-Revises: 0020_event_type_index
+Revision ID: 0022_identity_flag_review
+Revises: 0021_rollup_grains
 Create Date: 2026-12-04 04:30:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = "0021_identity_flag_review"
-down_revision = "0020_event_type_index"
+revision = "0022_identity_flag_review"
+down_revision = "0021_rollup_grains"
 branch_labels = None
 depends_on = None
 
