@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from loyalty_social.advocates.redirect import tracked_url
+from loyalty_social.advocates.link_cache import tracked_url
 from loyalty_social.extensions import db
 
 from .conftest import browser, flush_clicks, seeded
