@@ -190,7 +190,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=10, help="per wrk run")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=10, help="seconds of redirects first")
+    parser.add_argument("--warmup", type=int, default=20, help="seconds of redirects first")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--links", type=int, default=10000, help="share links (one per member)")
     parser.add_argument("--visitors", type=int, default=5000, help="distinct user agents")
