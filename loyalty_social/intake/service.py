@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, delete, func, or_, text, update
+from sqlalchemy import bindparam, delete, exists, func, or_, text, update
+from sqlalchemy.orm import aliased
 
 from ..errors import Problem
 from ..extensions import db
@@ -204,6 +205,13 @@ def removed_objects(object_keys: set[str], removal_types: set[str]) -> set[str]:
         ActivityEvent.object_key.in_(sorted(object_keys)), ActivityEvent.type.in_(removal_types)
     )
     return set(db.session.scalars(query.distinct()))
+
+
+def removal_arrived(object_key, removal_types: set[str]):
+    """SQL: has a removal of this object arrived (the question ``removed_objects`` answers
+    for a batch), as a column of a scan over many events: one index probe per event."""
+    removal = aliased(ActivityEvent)
+    return exists().where(removal.object_key == object_key, removal.type.in_(sorted(removal_types)))
 
 
 def mark_processed(outcomes: dict[str, dict]) -> None:

@@ -233,7 +233,7 @@ def decide(
     payout = rule.plan.compute(facts, event.evidence)
     if payout.points <= 0 and not payout.offers:
         return _skip(rule, "zero", "the reward works out to 0 points", steps=payout.steps)
-    env.counters.load(rule.limit_keys(member.id, event, facts))  # no-op when preloaded
+    env.counters.load_limits(rule, member.id, event, facts)  # no-op when preloaded
     hit = check_limits(rule, event, member.id, facts, env, payout.points)
     if hit is not None:
         return _skip(

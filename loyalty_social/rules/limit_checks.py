@@ -14,7 +14,6 @@ from .limits import (
     Hit,
     day_key,
     frees_at,
-    local_date,
     object_key,
     period_end,
     period_key,
@@ -24,7 +23,7 @@ from .limits import (
 def check_limits(rule, event, member_id, facts, env: Env, points: int) -> Hit | None:
     store = env.counters
     scope = rule.scope
-    day = local_date(event.occurred_at, rule.tz)
+    day = facts.local_date(rule.tz)  # computed once per event, whatever reads it
     for limit in rule.period_limits:
         for window in limit.windows(day):
             cell = store.total(member_id, window, scope)
@@ -84,7 +83,7 @@ def consume_limits(rule, event, member_id, facts, env: Env, points: int) -> list
     """Count the award in every cell its limits read; returns the cells (to release later)."""
     store = env.counters
     scope = rule.scope
-    day = local_date(event.occurred_at, rule.tz)
+    day = facts.local_date(rule.tz)  # computed once per event, whatever reads it
     buckets = set()
     for limit in rule.period_limits:
         buckets.add(day_key(day) if limit.period == "rolling" else period_key(limit.period, day))

@@ -153,6 +153,12 @@ class CounterStore:
                 self.cells[key] = Cell(count, points, last_at)
         self.loaded |= keys
 
+    def load_limits(self, rule, member_id: str, event, facts) -> None:
+        """The cells a rule's limits may read for this event (none for a store that starts
+        empty: backtests decide tens of thousands of events a second)."""
+        if self.persist_reads:
+            self.load(rule.limit_keys(member_id, event, facts))
+
     def get(self, member_id: str, bucket: str, scope: str) -> Cell:
         return self.cells.get((member_id, bucket, scope)) or Cell()
 
@@ -162,7 +168,8 @@ class CounterStore:
 
     def add(self, member_id, bucket, scope, count: int, points: int, at: datetime | None):
         key = (member_id, bucket, scope)
-        for store in (self.cells, self.deltas):
+        # A store that never writes keeps no deltas (a backtest adds to millions of cells).
+        for store in (self.cells, self.deltas) if self.persist else (self.cells,):
             cell = store.get(key)
             if cell is None:
                 cell = store[key] = Cell()
