@@ -8,6 +8,8 @@ import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from loyalty_social.extensions import db
 from loyalty_social.identity.models import Member
 from loyalty_social.intake.models import ActivityEvent
@@ -34,7 +36,6 @@ RULE = {
     ],
     "limits": {"per_member": [{"period": "day", "count": 3}], "cooldown_seconds": 1800},
     "budget": {"points": 200},
-    "hold": {"above_points": 12},
     "schedule": {"timezone": TZ},
 }
 
@@ -116,10 +117,20 @@ def _actual(app, ids) -> tuple[list[dict], Counter]:
     return per_day, not_paid
 
 
-def test_a_backtest_reports_what_processing_decided(any_app):
+@pytest.mark.parametrize(
+    "hold, velocity",
+    [
+        ({"above_points": 12}, 0),
+        # Held when the member received more than 5 events that day, of any type: the backtest
+        # counts the types the rule does not listen to as well.
+        ({"flagged_members": True}, 5),
+    ],
+)
+def test_a_backtest_reports_what_processing_decided(any_app, hold, velocity):
     app = any_app
     app.config["MEMBER_DAILY_POINTS_CEILING"] = 40
-    rule_id = make_rule(app, **RULE)
+    app.config["VELOCITY_MAX_EVENTS_PER_DAY"] = velocity
+    rule_id = make_rule(app, **(RULE | {"hold": hold}))
     ids = _history(app)
     for start in range(0, len(ids), 9):  # in the order received, in batches as dispatched
         process(app, *ids[start : start + 9])
