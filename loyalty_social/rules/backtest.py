@@ -229,8 +229,10 @@ def run(backtest_id: str, progress=None) -> Backtest:
 def _old_objects_set_aside():
     """A scan makes millions of short-lived objects, so the garbage collector runs often,
     and each of its full passes would walk every object of the process (the app, SQLAlchemy's
-    registries): a fifth of a scan's time. The objects that exist before the scan are set
-    aside from collection while it runs (``gc.freeze``) and given back after."""
+    registries, the counters simulated so far): a fifth of a scan's time, and more as the
+    counters grow. The objects that exist before the scan, and after each page, are set aside
+    from collection while it runs (``gc.freeze``: refcounting still frees them; only cycles
+    wait) and given back after."""
     gc.freeze()
     try:
         yield
@@ -308,6 +310,7 @@ def _scan(backtest: Backtest, progress) -> dict:
         db.session.commit()
         if progress:
             progress(len(events))
+        gc.freeze()  # this page's survivors too (counters, members): kept by refcounts alone
     per_day = [
         {
             "date": day.isoformat(),
