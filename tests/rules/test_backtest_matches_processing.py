@@ -23,11 +23,17 @@ START = datetime(2026, 10, 5, 6, 0, tzinfo=UTC)
 TZ = "Europe/Paris"
 RULE = {
     "name": "reviews and shares",
+    "schedule": {"timezone": TZ},
     "event_types": ["review.published", "social.shared"],
     "conditions": {
         "all": [
             {"field": "member.attributes.segment", "op": "lt", "value": 3},
-            {"field": "event.evidence", "op": "in", "value": ["verified", "confirmed"]},
+            {
+                "any": [
+                    {"field": "event.evidence", "op": "eq", "value": "verified"},
+                    {"field": "event.evidence", "op": "eq", "value": "confirmed"},
+                ]
+            },
         ]
     },
     "rewards": [
@@ -36,7 +42,6 @@ RULE = {
     ],
     "limits": {"per_member": [{"period": "day", "count": 3}], "cooldown_seconds": 1800},
     "budget": {"points": 200},
-    "schedule": {"timezone": TZ},
 }
 
 
