@@ -1,4 +1,5 @@
-"""The features, in one list: each package exposes ``init_app(app)`` (its blueprints), and
+"""The features, in one list: each package exposes ``init_app(app)`` (its blueprints) - or,
+where lower layers import the package itself (``audit``), a ``web`` module does - and
 optionally ``models`` (tables) and ``cli.COMMANDS`` (operator commands)."""
 
 import importlib
@@ -22,10 +23,12 @@ FEATURES = (
 
 
 def modules():
-    """Each feature's package, with its jobs registered in ``queue`` (imported for that)."""
+    """Each feature's ``init_app`` holder (its ``web`` module or its package), with its jobs
+    registered in ``queue`` (imported for that)."""
     found = []
     for name in FEATURES:
-        found.append(importlib.import_module(f"loyalty_social.{name}"))
+        package = importlib.import_module(f"loyalty_social.{name}")
+        found.append(_optional(f"loyalty_social.{name}.web") or package)
         _optional(f"loyalty_social.{name}.jobs")
     return found
 
