@@ -8,13 +8,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..access.auth import SECURITY, require_scope
+from ..identity.schemas import FlagQuerySchema
 from ..rules.api import actor
 from . import flags, links
 from .models import ShareLink
 from .schemas import (
     FlagResolutionSchema,
     ReferralFlagListSchema,
-    ReferralFlagQuerySchema,
     ReferralFlagSchema,
     ShareLinkCreatedSchema,
     ShareLinkCreateSchema,
@@ -70,7 +70,7 @@ class ShareLinkDisable(MethodView):
 class ReferralFlags(MethodView):
     @require_scope("marketer")
     @advocates_api.doc(security=SECURITY)
-    @advocates_api.arguments(ReferralFlagQuerySchema, location="query")
+    @advocates_api.arguments(FlagQuerySchema, location="query")
     @advocates_api.response(200, ReferralFlagListSchema)
     def get(self, query):
         """Refused self-referrals and referrals held for velocity, newest first."""

@@ -6,18 +6,14 @@ from __future__ import annotations
 from .. import audit
 from ..errors import Problem
 from ..extensions import db
-from ..identity.flags import check_resolution
+from ..identity.flags import by_status, check_resolution
 from ..timeutil import utcnow
 from .models import ReferralFlag
 
 
 def list_flags(status: str = "open", limit: int = 100) -> list[ReferralFlag]:
     query = db.select(ReferralFlag).order_by(ReferralFlag.created_at.desc(), ReferralFlag.id)
-    if status == "open":
-        query = query.where(ReferralFlag.resolved_at.is_(None))
-    elif status == "resolved":
-        query = query.where(ReferralFlag.resolved_at.is_not(None))
-    return list(db.session.scalars(query.limit(limit)))
+    return list(db.session.scalars(by_status(query, ReferralFlag.resolved_at, status).limit(limit)))
 
 
 def resolve_flag(flag_id: str, resolution: str | None, actor: str | None) -> ReferralFlag:

@@ -49,16 +49,6 @@ class ShareLinkListSchema(Schema):
     items = fields.List(fields.Nested(ShareLinkSchema), required=True)
 
 
-class ReferralFlagQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    status = fields.String(
-        load_default="open", validate=validate.OneOf(["open", "resolved", "all"])
-    )
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
-
-
 class ReferralFlagSchema(Schema):
     id = fields.String(required=True)
     kind = fields.String(

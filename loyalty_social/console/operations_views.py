@@ -12,7 +12,6 @@ from ..advocates import flags as referral_flags
 from ..delivery import inspection
 from ..errors import Problem
 from ..identity import flags as identity_flags
-from ..identity.signup import list_flags
 from ..intake import service as events
 from ..intake import sources
 from ..storable import form_errors, shows_fields_beside
@@ -53,7 +52,7 @@ def _page(notice=None, secret=None, status=200, flag_error=None):
         next_after=next_after,
         failed=failed,
         sources=sources.list_sources(),
-        flags=list_flags(open_only=True, limit=PAGE),
+        flags=identity_flags.list_flags("open", PAGE),
         referral_flags=referral_flags.list_flags("open", PAGE),
         flag_error=flag_error or {},
         notice=notice,

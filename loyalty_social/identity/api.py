@@ -9,9 +9,10 @@ from ..access.auth import SECURITY, require_scope
 from ..errors import Problem
 from ..extensions import db
 from ..rules.api import actor
-from . import flags, links, service, signup
+from . import flags, links, service
 from .schemas import (
     FlagListSchema,
+    FlagQuerySchema,
     FlagSchema,
     IdentityFlagResolutionSchema,
     ResolutionSchema,
@@ -70,12 +71,14 @@ class MemberIdentity(MethodView):
 
 @identities_api.route("/identity-flags")
 class IdentityFlags(MethodView):
+    @require_scope("marketer")  # outermost: no key is a 401 before the query is read
     @identities_api.doc(security=SECURITY)
+    @identities_api.arguments(FlagQuerySchema, location="query")
     @identities_api.response(200, FlagListSchema)
-    @require_scope("marketer")
-    def get(self):
-        """Refused duplicate-account attempts awaiting review, newest first."""
-        return {"items": signup.list_flags()}
+    def get(self, query):
+        """Refused duplicate-account attempts, newest first: those awaiting review (the
+        default), those reviewed, or all."""
+        return {"items": flags.list_flags(query["status"], query["limit"])}
 
 
 @identities_api.route("/identity-flags/<flag_id>/resolve")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from . import health, signup
+from . import flags as flags_
+from . import health
 
 
 @click.group(cls=AppGroup)
@@ -41,7 +42,7 @@ def reencrypt_tokens():
 @click.option("--all", "show_all", is_flag=True, help="Include reviewed flags.")
 def flags(show_all):
     """Refused duplicate-account attempts, newest first."""
-    for flag in signup.list_flags(open_only=not show_all):
+    for flag in flags_.list_flags("all" if show_all else "open"):
         click.echo(
             f"{flag.id}  {flag.created_at:%Y-%m-%d %H:%M}  {flag.kind}  "
             f"{flag.provider}:{flag.subject}  members={','.join(flag.member_ids)}"

@@ -1,6 +1,6 @@
-"""Identity flags (refused duplicate-account attempts) marked reviewed by a person: who, when
-and an optional note, with the audit record in the same transaction. Listing stays in
-``signup.list_flags``; an unreviewed flag is an open one."""
+"""Identity flags (refused duplicate-account attempts): listed for review, and marked reviewed
+by a person (who, when and an optional note) with the audit record in the same transaction.
+An unreviewed flag is an open one. The status filter is shared with referral flags."""
 
 from __future__ import annotations
 
@@ -11,6 +11,22 @@ from ..timeutil import utcnow
 from .models import IdentityFlag
 
 MAX_RESOLUTION = 512  # the column's width
+STATUSES = ("open", "resolved", "all")  # the flag lists' filter (identity and referral flags)
+
+
+def by_status(query, done_at, status: str):
+    """``query`` narrowed to the flags that are open (``done_at`` null), resolved, or all."""
+    if status == "open":
+        return query.where(done_at.is_(None))
+    if status == "resolved":
+        return query.where(done_at.is_not(None))
+    return query
+
+
+def list_flags(status: str = "open", limit: int = 100) -> list[IdentityFlag]:
+    """Identity flags of a status (open | resolved | all), newest first."""
+    query = db.select(IdentityFlag).order_by(IdentityFlag.created_at.desc(), IdentityFlag.id)
+    return list(db.session.scalars(by_status(query, IdentityFlag.reviewed_at, status).limit(limit)))
 
 
 def check_resolution(resolution: str | None) -> str | None:

@@ -2,6 +2,8 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from .flags import STATUSES
+
 
 class ResolutionSchema(Schema):
     member_id = fields.String(required=True)
@@ -31,6 +33,16 @@ class SocialAccountSchema(Schema):
 class SocialAccountListSchema(Schema):
     member_id = fields.String(required=True)
     items = fields.List(fields.Nested(SocialAccountSchema), required=True)
+
+
+class FlagQuerySchema(Schema):
+    """The flag lists' query (identity flags and referral flags alike)."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(load_default="open", validate=validate.OneOf(STATUSES))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
 class FlagSchema(Schema):

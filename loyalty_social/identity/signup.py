@@ -14,7 +14,7 @@ from ..ids import new_id
 from ..timeutil import utcnow
 from . import providers
 from .links import LinkResult, link
-from .models import IdentityFlag, SignupTicket
+from .models import SignupTicket
 from .service import DuplicateRefused, IdentityError, flag, linked_account
 
 
@@ -121,10 +121,3 @@ def redeem_signup(member_id: str, ticket_id: str) -> LinkResult:
     ticket.claimed_at = ticket.claimed_at or utcnow()
     profile = providers.Profile(**ticket.profile)
     return link(member_id, config, profile, None)
-
-
-def list_flags(open_only: bool = True, limit: int = 100) -> list[IdentityFlag]:
-    query = db.select(IdentityFlag).order_by(IdentityFlag.created_at.desc()).limit(limit)
-    if open_only:
-        query = query.where(IdentityFlag.reviewed_at.is_(None))
-    return list(db.session.scalars(query))

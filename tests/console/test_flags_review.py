@@ -1,7 +1,7 @@
 """Flags to review: an approver marks an identity or a referral flag reviewed from the
 operations page, with an optional note; it leaves the open list, says who and when, and the
 audit log has it. The API resolves identity flags as it resolves referral flags (problem+json
-for what it refuses). Revision 0022 adds the columns and comes off again."""
+for what it refuses) and lists them by status as it lists referral flags. Revision 0022 adds the columns and comes off again."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from loyalty_social.advocates.models import ReferralFlag
 from loyalty_social.audit import service as audit_service
 from loyalty_social.extensions import db
 from loyalty_social.identity import service as identity
+from loyalty_social.identity.flags import list_flags
 from loyalty_social.identity.models import IdentityFlag
-from loyalty_social.identity.signup import list_flags
 from loyalty_social.timeutil import utcnow
 
 from ..helpers import drift_in
@@ -71,7 +71,7 @@ def test_an_approver_marks_flags_reviewed_and_they_leave_the_open_lists(app, peo
         assert flag.reviewed_at is not None
         assert flag.reviewed_by == f"console:{people['approver']}"
         assert flag.resolution == "same person; one account kept"
-        assert list_flags(open_only=True) == []
+        assert list_flags("open") == []
     (record,) = audit(app, "identity_flag.resolved")
     assert record.actor == f"console:{people['approver']}"
     assert record.after["resolution"] == "same person; one account kept"
@@ -147,6 +147,40 @@ def test_the_api_resolves_identity_flags_like_referral_flags(app, client):
     assert missing.status_code == 404 and missing.json["type"].endswith("/not-found")
     (record,) = audit(app, "identity_flag.resolved")
     assert record.actor == "key:care-team"
+
+
+def test_the_api_lists_identity_flags_by_status_like_referral_flags(app, client):
+    """``status`` is open (the default), resolved or all on both lists; anything else is the
+    same validation problem on both."""
+    identity_id, referral_id = raise_flags(app)
+    with app.app_context():
+        identity.flag("demo", "sub-2", "signup_while_linked", ["M-4"], "linked elsewhere")
+        marketer = {"Authorization": f"Bearer {create_key('care-team', ['marketer'])}"}
+    body = {"resolution": "one person"}
+    done = client.post(f"/api/v1/identity-flags/{identity_id}/resolve", json=body, headers=marketer)
+    assert done.status_code == 200
+    client.post(f"/api/v1/referral-flags/{referral_id}/resolve", json=body, headers=marketer)
+
+    def ids(path, query=""):
+        answer = client.get(f"/api/v1/{path}{query}", headers=marketer)
+        assert answer.status_code == 200, answer.json
+        return [item["id"] for item in answer.json["items"]]
+
+    open_ = ids("identity-flags")
+    assert identity_id not in open_ and len(open_) == 1
+    assert ids("identity-flags", "?status=open") == open_
+    assert ids("identity-flags", "?status=resolved") == [identity_id]
+    assert set(ids("identity-flags", "?status=all")) == {identity_id, *open_}
+    assert ids("identity-flags", "?status=all&limit=1") == ids("identity-flags", "?status=all")[:1]
+    assert ids("referral-flags", "?status=resolved") == [referral_id]
+    assert ids("referral-flags") == []
+    for path in ("identity-flags", "referral-flags"):
+        for query in ("?status=closed", "?status=", "?limit=0", "?limit=501"):
+            refused = client.get(f"/api/v1/{path}{query}", headers=marketer)
+            assert refused.status_code == 422, (path, query)
+            assert refused.mimetype == "application/problem+json"
+            assert refused.json["type"].endswith("/validation-failed")
+        assert client.get(f"/api/v1/{path}?status=closed").status_code == 401
 
 
 def test_revision_0022_adds_and_removes_the_review_columns(fresh_config, make_app):
