@@ -113,7 +113,8 @@ class Settings:
     REFERRAL_VISITOR_MAX: int
     REFERRAL_BURST_MAX: int
     REFERRAL_BURST_SECONDS: int
-    # Marketer console (config/default.toml documents each).
+    # API keys and the marketer console (config/default.toml documents each).
+    KEY_LAST_USED_RESOLUTION: float
     CONSOLE_IDLE_SECONDS: int
     CONSOLE_SESSION_MAX_SECONDS: int
     CONSOLE_LOCKOUT_ATTEMPTS: int

@@ -25,7 +25,8 @@ def create(name, scopes):
 def list_():
     for key in service.list_keys():
         state = "revoked" if key.revoked_at else "active"
-        click.echo(f"{key.id}  {key.name}  {','.join(key.scopes)}  {state}")
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        click.echo(f"{key.id}  {key.name}  {','.join(key.scopes)}  {state}  last used {used}")
 
 
 @apikey.command("revoke")

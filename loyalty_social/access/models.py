@@ -18,6 +18,8 @@ class ApiKey(db.Model):
     scopes: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the key last authenticated, to within KEY_LAST_USED_RESOLUTION (null: never).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ConsoleUser(db.Model):

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import audit
 from ..extensions import db
@@ -98,7 +105,45 @@ def authenticate(token: str) -> Principal | None:
         return None
     if not hmac.compare_digest(key.secret_hash, _digest(secret)):
         return None
-    return Principal(key.id, key.name, frozenset(key.scopes))
+    principal = Principal(key.id, key.name, frozenset(key.scopes))
+    _note_use(key.id)
+    return principal
+
+
+log = logging.getLogger(__name__)
+_written: dict[str, float] = {}  # key id -> when (monotonic) this process last wrote its use
+_written_lock = threading.Lock()
+
+
+def _write_due(key_id: str) -> bool:
+    """True once per KEY_LAST_USED_RESOLUTION per key in this process (and notes it now)."""
+    now = time.monotonic()
+    with _written_lock:
+        last = _written.get(key_id)
+        if last is not None and now - last < current_app.config["KEY_LAST_USED_RESOLUTION"]:
+            return False
+        if len(_written) > 10_000:
+            _written.clear()
+        _written[key_id] = now
+        return True
+
+
+def _note_use(key_id: str) -> None:
+    """Record when a key was last used, at most once per resolution: a request costs no write.
+    The write is its own short transaction and never fails the request. It runs before the
+    view does anything, so the request's read transaction is ended first (on SQLite it holds
+    the write lock, as the SourceCache's read does)."""
+    session = db.session
+    if session.new or session.dirty or session.deleted or not _write_due(key_id):
+        return
+    session.rollback()
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow())
+            )
+    except SQLAlchemyError:
+        log.warning("could not record the last use of API key %s", key_id, exc_info=True)
 
 
 def revoke_key(key_id: str) -> bool:

@@ -8,7 +8,7 @@ beside the field that caused them, with nothing written.
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from ..access import service as access
@@ -49,6 +49,7 @@ def _keys_page(errors=None, form=None, token=None, status=200):
         "console/api_keys.html",
         keys=access.list_keys(),
         scopes=access.SCOPES,
+        resolution=current_app.config["KEY_LAST_USED_RESOLUTION"],
         errors=errors or {},
         form=form or {},
         token=token,

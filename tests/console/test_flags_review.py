@@ -1,7 +1,8 @@
 """Flags to review: an approver marks an identity or a referral flag reviewed from the
 operations page, with an optional note; it leaves the open list, says who and when, and the
 audit log has it. The API resolves identity flags as it resolves referral flags (problem+json
-for what it refuses) and lists them by status as it lists referral flags. Revision 0022 adds the columns and comes off again."""
+for what it refuses) and lists them by status as it lists referral flags. Revision 0022 adds
+the columns and comes off again."""
 
 from __future__ import annotations
 
