@@ -1,4 +1,4 @@
-"""Admin pages: API keys, outbound subscriptions and webhook sources.
+"""Admin pages: API keys, outbound subscriptions and webhook sources (enabled and disabled).
 
 Each page lists what exists and creates one more through the feature's own service (which
 validates and writes the audit record); a new key's token, a subscription's or a source's
@@ -151,6 +151,7 @@ def _sources_page(errors=None, form=None, created=None, secret=None, status=200)
         "console/sources.html",
         sources=sources.list_sources(),
         levels=EVIDENCE_LEVELS,
+        cache_seconds=current_app.config["SOURCE_CACHE_SECONDS"],
         errors=errors or {},
         form=form or {},
         created=created,
@@ -209,3 +210,25 @@ def source_create():
         with_secret=bool(form.get("with_secret")),
     )
     return _sources_page(errors=errors, form=echo, status=422)
+
+
+def _set_enabled(name: str, enabled: bool):
+    """The service refuses the webhooks of a disabled source (as an unknown source's) and
+    writes the audit record; every web process follows within SOURCE_CACHE_SECONDS."""
+    try:
+        sources.set_enabled(name[:64], enabled)
+    except sources.SourceError:
+        abort(404, "No such source.")
+    return redirect(url_for("console.sources_page"), 303)
+
+
+@console.post("/sources/<name>/disable")
+@role_required("admin")
+def source_disable(name):
+    return _set_enabled(name, False)
+
+
+@console.post("/sources/<name>/enable")
+@role_required("admin")
+def source_enable(name):
+    return _set_enabled(name, True)

@@ -161,10 +161,15 @@ def rotate_public_key(name: str, new_key: str, grace_hours: float = 24.0) -> Non
 
 
 def set_enabled(name: str, enabled: bool) -> None:
+    """Accept a source's webhooks again, or refuse them (as an unknown source's are) within
+    SOURCE_CACHE_SECONDS. Audited when it changes anything; a repeat writes nothing."""
     source = db.session.get(Source, name)
     if source is None:
         raise SourceError(f"no source {name!r}")
     before = source.enabled
+    if before == enabled:
+        db.session.rollback()
+        return
     source.enabled = enabled
     audit.record(
         "source.enabled" if enabled else "source.disabled",

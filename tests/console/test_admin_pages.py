@@ -15,7 +15,10 @@ from loyalty_social.audit import service as audit_service
 from loyalty_social.delivery.models import Delivery, Subscription
 from loyalty_social.extensions import db
 from loyalty_social.intake.models import Source
+from loyalty_social.intake.sources import add_source
 from loyalty_social.timeutil import utcnow
+
+from ..helpers import envelope, signed
 
 ADMIN_PAGES = ("/console/api-keys", "/console/subscriptions", "/console/sources")
 TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
@@ -241,6 +244,44 @@ def test_a_bad_source_is_refused_beside_its_field(app, signed_in, form, field, m
     assert count(app, Source) == 0 and records(app, "source.created") == []
 
 
+def test_a_disabled_source_is_refused_as_an_unknown_one_until_enabled(
+    app, people, signed_in, client
+):
+    admin = signed_in("admin")
+    form = {"name": "reviews", "max_evidence": "claimed"}
+    secret = SECRET.search(admin.post("/console/sources", form, page="/console/sources").text)
+
+    def send(source: str = "reviews"):
+        raw, headers = signed(secret.group(1), envelope())
+        return client.post(f"/webhooks/{source}", data=raw, headers=headers)
+
+    assert send().status_code == 202
+    listed = admin.get("/console/sources").text
+    assert 'aria-label="Disable reviews"' in listed and 'data-confirm="Disable the source' in listed
+    disabled = admin.post("/console/sources/reviews/disable", page="/console/sources")
+    assert disabled.status_code == 303
+    refused, unknown = send(), send("nobody")
+    assert refused.status_code == unknown.status_code == 404
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["type"] == unknown.json["type"]
+    assert refused.json["type"].endswith("/unknown-source")
+    row = re.search(r"<tr>\s*<td>reviews</td>.*?</tr>", admin.get("/console/sources").text, re.S)
+    assert "<td>no</td>" in row.group(0) and 'aria-label="Enable reviews"' in row.group(0)
+    (disabled,) = records(app, "source.disabled")
+    assert disabled.actor == f"console:{people['admin']}"
+    assert (disabled.before, disabled.after) == ({"enabled": True}, {"enabled": False})
+    admin.post("/console/sources/reviews/disable", page="/console/sources")  # a repeat
+    assert len(records(app, "source.disabled")) == 1
+
+    enabled = admin.post("/console/sources/reviews/enable", page="/console/sources")
+    assert enabled.status_code == 303
+    assert send().status_code == 202
+    assert records(app, "source.enabled")[0].actor == f"console:{people['admin']}"
+    for change in ("enable", "disable"):
+        missing = admin.post(f"/console/sources/nobody/{change}", page="/console/sources")
+        assert missing.status_code == 404
+
+
 @pytest.mark.parametrize("role", ["viewer", "editor", "approver"])
 def test_lesser_roles_neither_see_nor_open_the_admin_pages(app, signed_in, role):
     browser = signed_in(role)
@@ -252,6 +293,13 @@ def test_lesser_roles_neither_see_nor_open_the_admin_pages(app, signed_in, role)
         assert page.status_code == 403 and "This needs the admin role." in page.text
     refused = browser.post("/console/api-keys", {"name": "x", "scopes": ["admin"]})
     assert refused.status_code == 403 and count(app, ApiKey) == 0
+    with app.app_context():
+        add_source("reviews")
+    for change in ("disable", "enable"):
+        assert browser.post(f"/console/sources/reviews/{change}").status_code == 403
+    with app.app_context():
+        assert db.session.get(Source, "reviews").enabled is True
+    assert records(app, "source.disabled") == []
 
 
 def test_the_admin_sees_the_pages_in_the_navigation(app, signed_in):

@@ -1,11 +1,14 @@
 """The admin pages and the flag review in headless Chromium against the production server:
-a key created in the console calls the API and is refused once revoked; a subscription is
-added and disabled; a source created here accepts a webhook signed with its secret; an
+a key created in the console calls the API, shows when it was last used and is refused once
+revoked; a subscription is added and disabled; a source created here accepts a webhook signed
+with its secret, refuses it once disabled (after a confirmation) and accepts it again; an
 approver marks flags reviewed and finds it in the audit log; a viewer sees none of it.
 Tokens and secrets appear once on a page and never in the server's log. Screenshots at
 1280x800 with `make screenshots`."""
 
 from __future__ import annotations
+
+import re
 
 import requests
 
@@ -43,7 +46,13 @@ def test_keys_subscriptions_and_sources_made_in_the_browser_work(
     server = serve(sqlite_config)
     page = chromium.new_page(viewport={"width": 1280, "height": 800})
     page.set_default_timeout(15000)
-    page.on("dialog", lambda dialog: dialog.accept())  # the confirmations before revoking
+    confirmations: list[str] = []
+
+    def confirm(dialog):  # the confirmations before revoking or disabling
+        confirmations.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", confirm)
     browser_sign_in(page, server.url, PEOPLE["admin"])
     nav = page.get_by_role("navigation", name="Console")
 
@@ -57,11 +66,16 @@ def test_keys_subscriptions_and_sources_made_in_the_browser_work(
     screenshot(page, "api-keys")
     auth = {"Authorization": f"Bearer {token}"}
     flags_api = f"{server.url}/api/v1/identity-flags"
+    row = page.locator("#api-keys tbody tr", has_text="CRM sync")
+    assert row.get_by_role("cell", name="never", exact=True).count() == 1
     assert requests.get(flags_api, headers=auth, timeout=10).status_code == 200
     nav.get_by_role("link", name="API keys").click()
     assert token.split(".")[1] not in page.content()
     row = page.locator("#api-keys tbody tr", has_text="CRM sync")
     assert "marketer" in row.inner_text() and "active" in row.inner_text()
+    assert row.get_by_role("cell", name="never", exact=True).count() == 0
+    last_used = page.locator("#api-keys thead th").all_inner_texts().index("Last used")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row.locator("td").nth(last_used).inner_text())
     row.get_by_role("button", name="Revoke CRM sync").click()
     page.wait_for_url(f"{server.url}/console/api-keys")
     assert "revoked" in page.locator("#api-keys tbody tr", has_text="CRM sync").inner_text()
@@ -95,9 +109,29 @@ def test_keys_subscriptions_and_sources_made_in_the_browser_work(
     source_secret = page.locator("#new-secret").inner_text()
     assert page.locator("#sources").get_by_role("cell", name="reviews", exact=True).is_visible()
     screenshot(page, "sources")
-    raw, headers = signed(source_secret, envelope())
-    answer = requests.post(f"{server.url}/webhooks/reviews", data=raw, headers=headers, timeout=10)
-    assert answer.status_code == 202, answer.text
+
+    def send():
+        raw, headers = signed(source_secret, envelope())
+        url = f"{server.url}/webhooks/reviews"
+        return requests.post(url, data=raw, headers=headers, timeout=10)
+
+    assert send().status_code == 202
+    # Disabled (after a confirmation), it is refused as an unknown source is; enabled, accepted.
+    row = page.locator("#sources tbody tr", has_text="reviews")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Disable reviews").click()
+    assert confirmations[-1].startswith("Disable the source “reviews”?")
+    row = page.locator("#sources tbody tr", has_text="reviews")
+    assert row.get_by_role("cell", name="no", exact=True).count() == 1
+    refused = send()
+    assert refused.status_code == 404
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"].endswith("/unknown-source")
+    row.get_by_role("button", name="Enable reviews").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # reachable from the keyboard
+    assert page.get_by_role("button", name="Disable reviews").is_visible()
+    assert send().status_code == 202
 
     for path in ("api-keys", "subscriptions", "sources"):
         page.goto(f"{server.url}/console/{path}")
