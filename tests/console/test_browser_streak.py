@@ -48,6 +48,7 @@ def test_a_step_streak_written_in_the_form_pays_on_day_seven(
     page.get_by_label("Clause 1 streak condition 2 value").fill("8000")
     page.get_by_label("Points", exact=True).fill("100")
     page.get_by_label("Time zone").fill("Europe/Berlin")
+    page.get_by_label("Clause 1 reads").evaluate("e => e.closest('fieldset').scrollIntoView()")
     screenshot(page, "rule-form-streak", top=False)
     page.get_by_role("button", name="Save draft").click()
     assert page.locator("#rule-status").inner_text() == "draft"
